@@ -1,0 +1,21 @@
+use super::Context;
+use crate::cli::{CommandError, DiffArgs, ExitCode, OutputFormat};
+
+pub async fn run(context: &Context, args: &DiffArgs) -> Result<ExitCode, CommandError> {
+    let connection = context.connect(args.force).await?;
+    let plan = context.plan(&connection, args.force).await?;
+    match args.format {
+        OutputFormat::Text => print!("{}", plan.render_text()),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&plan.to_json()).expect("plans serialise")
+        ),
+    }
+    context.finish(&connection);
+    let code = if args.exit_code && !plan.is_empty() {
+        ExitCode::Changes
+    } else {
+        ExitCode::Success
+    };
+    Ok(code)
+}

@@ -1,0 +1,78 @@
+use reqwest::{Method, StatusCode};
+
+/// Everything that can go wrong between us and Directus, phrased for the person running the tool.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectusError {
+    #[error("invalid Directus URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("cannot reach Directus at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("{url} does not look like a Directus server: {detail}")]
+    NotDirectus { url: String, detail: String },
+    #[error("Directus rejected the credentials: {message}")]
+    Unauthorized { message: String },
+    #[error("{method} {path}: forbidden ({message}); directus-sync needs an admin user")]
+    Forbidden {
+        method: Method,
+        path: String,
+        message: String,
+    },
+    #[error("{method} {path} failed with HTTP {status}: {message}")]
+    Api {
+        method: Method,
+        path: String,
+        status: StatusCode,
+        code: Option<String>,
+        message: String,
+    },
+    #[error("{method} {path}: unexpected response: {detail}")]
+    InvalidResponse {
+        method: Method,
+        path: String,
+        detail: String,
+    },
+    #[error("Directus {version} is not supported: directus-sync works with Directus 10.x")]
+    UnsupportedVersion { version: String },
+}
+
+impl DirectusError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            DirectusError::InvalidUrl { .. } | DirectusError::NotDirectus { .. } => Some(
+                "check --directus-url / DIRECTUS_URL: it must be the base URL of the Directus API",
+            ),
+            DirectusError::Unreachable { .. } => {
+                Some("is Directus running, and are --directus-url / DIRECTUS_URL right?")
+            }
+            DirectusError::Unauthorized { .. } => Some(
+                "check --directus-token / DIRECTUS_TOKEN, or the email and password of an admin user",
+            ),
+            DirectusError::Forbidden { .. } => Some("use the token of a user with admin access"),
+            DirectusError::UnsupportedVersion { .. } => {
+                Some("pass --force to try anyway, at your own risk")
+            }
+            DirectusError::Api { status, .. } if status.is_server_error() => {
+                Some("Directus failed on its side; its server log says why")
+            }
+            _ => None,
+        }
+    }
+
+    /// Directus' error code (`RECORD_NOT_UNIQUE`, `INVALID_PAYLOAD`, ...), when it sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            DirectusError::Api { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            DirectusError::Api { status, .. } => Some(*status),
+            DirectusError::Forbidden { .. } => Some(StatusCode::FORBIDDEN),
+            DirectusError::Unauthorized { .. } => Some(StatusCode::UNAUTHORIZED),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,464 @@
+//! The Directus REST client: authentication (token, or email/password with refresh), bounded
+//! concurrency, retries on overload, and one place where failures become clear errors.
+
+mod error;
+
+pub use error::DirectusError;
+
+use crate::config::Credentials;
+use reqwest::{Method, StatusCode, header};
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::{Mutex, Semaphore};
+
+/// Requests in flight at once: enough to overlap latency, few enough that Directus' pressure
+/// limiter stays quiet on a small server.
+const MAX_CONCURRENT_REQUESTS: usize = 6;
+/// Retries of a request answered 503 ("Under pressure") or 429, with doubling back-off.
+const MAX_RETRIES: u32 = 6;
+
+pub type Result<T, E = DirectusError> = std::result::Result<T, E>;
+
+/// What `GET /server/info` tells an admin.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    pub version: String,
+}
+
+impl ServerInfo {
+    pub fn major(&self) -> Option<u64> {
+        self.version.split('.').next()?.parse().ok()
+    }
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    credentials: Credentials,
+    session: Mutex<Session>,
+    requests: AtomicUsize,
+    in_flight: Semaphore,
+}
+
+#[derive(Default)]
+struct Session {
+    access_token: Option<String>,
+    refresh_token: Option<String>,
+}
+
+/// A request about to be sent; `path` is relative to the base URL and starts with `/`.
+pub struct Request<'a> {
+    pub method: Method,
+    pub path: &'a str,
+    pub query: Vec<(&'a str, String)>,
+    pub body: Option<&'a Value>,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(method: Method, path: &'a str) -> Self {
+        Request {
+            method,
+            path,
+            query: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn query(mut self, key: &'a str, value: impl Into<String>) -> Self {
+        self.query.push((key, value.into()));
+        self
+    }
+
+    pub fn body(mut self, body: &'a Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+}
+
+impl Client {
+    pub fn new(url: &str, credentials: Credentials) -> Result<Client> {
+        let parsed = url::Url::parse(url).map_err(|e| DirectusError::InvalidUrl {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(DirectusError::InvalidUrl {
+                url: url.to_string(),
+                reason: "the scheme must be http or https".into(),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(300))
+            .user_agent(concat!("directus-sync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| DirectusError::InvalidUrl {
+                url: url.to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(Client {
+            http,
+            base: url.trim_end_matches('/').to_string(),
+            credentials,
+            session: Mutex::new(Session::default()),
+            requests: AtomicUsize::new(0),
+            in_flight: Semaphore::new(MAX_CONCURRENT_REQUESTS),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// HTTP requests sent so far, retries and logins included.
+    pub fn request_count(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Sends a request and returns the `data` member of Directus' answer (or the whole body
+    /// when it has none, as `/server/specs/oas` and the extension's routes answer).
+    pub async fn json(&self, request: Request<'_>) -> Result<Value> {
+        let (method, path) = (request.method.clone(), request.path.to_string());
+        let response = self.send(request).await?;
+        if response.status() == StatusCode::NO_CONTENT {
+            return Ok(Value::Null);
+        }
+        let text = read_body(&method, &path, response).await?;
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        let mut body: Value =
+            serde_json::from_str(&text).map_err(|e| DirectusError::InvalidResponse {
+                method: method.clone(),
+                path: path.clone(),
+                detail: format!("not JSON ({e}): {}", snippet(&text)),
+            })?;
+        Ok(match body.get_mut("data") {
+            Some(data) => data.take(),
+            None => body,
+        })
+    }
+
+    /// Sends a request and returns the body as text (GraphQL specs).
+    pub async fn text(&self, request: Request<'_>) -> Result<String> {
+        let (method, path) = (request.method.clone(), request.path.to_string());
+        let response = self.send(request).await?;
+        read_body(&method, &path, response).await
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value> {
+        self.json(Request::new(Method::GET, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
+        self.json(Request::new(Method::POST, path).body(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Result<Value> {
+        self.json(Request::new(Method::PATCH, path).body(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, body: Option<&Value>) -> Result<Value> {
+        let mut request = Request::new(Method::DELETE, path);
+        request.body = body;
+        self.json(request).await
+    }
+
+    /// `GET /server/info`, which reports the version only to admins: this also proves that the
+    /// URL is a Directus and that the credentials are an admin's.
+    pub async fn server_info(&self) -> Result<ServerInfo> {
+        let info = self.get("/server/info").await.map_err(|e| match e {
+            DirectusError::InvalidResponse { detail, .. } => DirectusError::NotDirectus {
+                url: self.base.clone(),
+                detail: format!("GET /server/info answered {detail}"),
+            },
+            DirectusError::Api {
+                status: StatusCode::NOT_FOUND,
+                message,
+                ..
+            } => DirectusError::NotDirectus {
+                url: self.base.clone(),
+                detail: format!("GET /server/info answered 404 ({message})"),
+            },
+            other => other,
+        })?;
+        if !info.is_object() || info.get("project").is_none() {
+            return Err(DirectusError::NotDirectus {
+                url: self.base.clone(),
+                detail: format!("GET /server/info answered {}", snippet(&info.to_string())),
+            });
+        }
+        match info.get("version").and_then(Value::as_str) {
+            Some(version) => Ok(ServerInfo {
+                version: version.to_string(),
+            }),
+            None => Err(DirectusError::Forbidden {
+                method: Method::GET,
+                path: "/server/info".into(),
+                message: "the server did not report its version, which it only tells admins".into(),
+            }),
+        }
+    }
+
+    async fn send(&self, request: Request<'_>) -> Result<reqwest::Response> {
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let mut refreshed = false;
+        let mut attempt = 0;
+        loop {
+            let token = self.access_token(false).await?;
+            let response = self.send_once(&request, &token).await?;
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED
+                && !refreshed
+                && matches!(self.credentials, Credentials::Password { .. })
+            {
+                // Access tokens expire after 15 minutes by default; a long push must survive that.
+                refreshed = true;
+                self.access_token(true).await?;
+                continue;
+            }
+            if (status == StatusCode::SERVICE_UNAVAILABLE
+                || status == StatusCode::TOO_MANY_REQUESTS)
+                && attempt < MAX_RETRIES
+            {
+                attempt += 1;
+                let delay = Duration::from_millis(100 * 2u64.pow(attempt));
+                tracing::debug!(
+                    "{} {} answered {status}; retrying in {delay:?}",
+                    request.method,
+                    request.path
+                );
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+            if status.is_success() {
+                return Ok(response);
+            }
+            return Err(self.error_from(&request, response).await);
+        }
+    }
+
+    async fn send_once(&self, request: &Request<'_>, token: &str) -> Result<reqwest::Response> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let url = format!("{}{}", self.base, request.path);
+        tracing::trace!("{} {url}", request.method);
+        let mut builder = self
+            .http
+            .request(request.method.clone(), &url)
+            .header(header::ACCEPT, "application/json")
+            .bearer_auth(token);
+        if !request.query.is_empty() {
+            builder = builder.query(&request.query);
+        }
+        if let Some(body) = request.body {
+            builder = builder.json(body);
+        }
+        builder.send().await.map_err(|e| self.transport_error(e))
+    }
+
+    fn transport_error(&self, error: reqwest::Error) -> DirectusError {
+        let mut reason = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(inner) = source {
+            reason = inner.to_string();
+            source = inner.source();
+        }
+        if error.is_timeout() {
+            reason = format!("timed out ({reason})");
+        }
+        DirectusError::Unreachable {
+            url: self.base.clone(),
+            reason,
+        }
+    }
+
+    async fn error_from(
+        &self,
+        request: &Request<'_>,
+        response: reqwest::Response,
+    ) -> DirectusError {
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let (message, code) = parse_error_body(&text).unwrap_or_else(|| {
+            let reason = status.canonical_reason().unwrap_or("error").to_string();
+            let body = snippet(&text);
+            (
+                if body.is_empty() {
+                    reason
+                } else {
+                    format!("{reason}: {body}")
+                },
+                None,
+            )
+        });
+        let (method, path) = (request.method.clone(), request.path.to_string());
+        match status {
+            StatusCode::UNAUTHORIZED => DirectusError::Unauthorized { message },
+            StatusCode::FORBIDDEN => DirectusError::Forbidden {
+                method,
+                path,
+                message,
+            },
+            _ => DirectusError::Api {
+                method,
+                path,
+                status,
+                code,
+                message,
+            },
+        }
+    }
+
+    /// The bearer token to send; logs in (or refreshes) for email/password credentials.
+    async fn access_token(&self, renew: bool) -> Result<String> {
+        let (email, password) = match &self.credentials {
+            Credentials::Token(token) => return Ok(token.clone()),
+            Credentials::Password { email, password } => (email, password),
+        };
+        let mut session = self.session.lock().await;
+        if let (Some(token), false) = (&session.access_token, renew) {
+            return Ok(token.clone());
+        }
+        if renew && let Some(refresh_token) = session.refresh_token.clone() {
+            let body = json!({"refresh_token": refresh_token, "mode": "json"});
+            if let Ok(tokens) = self.auth_call("/auth/refresh", &body).await {
+                *session = tokens;
+                return Ok(session.access_token.clone().unwrap_or_default());
+            }
+        }
+        let body = json!({"email": email, "password": password, "mode": "json"});
+        *session = self.auth_call("/auth/login", &body).await?;
+        Ok(session.access_token.clone().unwrap_or_default())
+    }
+
+    async fn auth_call(&self, path: &str, body: &Value) -> Result<Session> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let url = format!("{}{}", self.base, path);
+        let response = self
+            .http
+            .post(&url)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        let request = Request::new(Method::POST, path);
+        if !response.status().is_success() {
+            return Err(match self.error_from(&request, response).await {
+                DirectusError::Api {
+                    status: StatusCode::NOT_FOUND,
+                    message,
+                    ..
+                } => DirectusError::NotDirectus {
+                    url: self.base.clone(),
+                    detail: format!("POST {path} answered 404 ({message})"),
+                },
+                other => other,
+            });
+        }
+        let text = read_body(&Method::POST, path, response).await?;
+        let parsed: Value =
+            serde_json::from_str(&text).map_err(|_| DirectusError::NotDirectus {
+                url: self.base.clone(),
+                detail: format!("POST {path} answered {}", snippet(&text)),
+            })?;
+        let token = |key: &str| {
+            parsed
+                .pointer(&format!("/data/{key}"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        match token("access_token") {
+            Some(access) => Ok(Session {
+                access_token: Some(access),
+                refresh_token: token("refresh_token"),
+            }),
+            None => Err(DirectusError::Unauthorized {
+                message: format!("POST {path} returned no access token"),
+            }),
+        }
+    }
+}
+
+async fn read_body(method: &Method, path: &str, response: reqwest::Response) -> Result<String> {
+    response
+        .text()
+        .await
+        .map_err(|e| DirectusError::InvalidResponse {
+            method: method.clone(),
+            path: path.to_string(),
+            detail: format!("the body could not be read: {e}"),
+        })
+}
+
+/// Directus answers `{"errors":[{"message","extensions":{"code"}}]}`; the sync extension
+/// answers `{"message"}`.
+fn parse_error_body(text: &str) -> Option<(String, Option<String>)> {
+    let body: Value = serde_json::from_str(text).ok()?;
+    if let Some(errors) = body.get("errors").and_then(Value::as_array) {
+        let messages: Vec<&str> = errors
+            .iter()
+            .filter_map(|e| e.get("message").and_then(Value::as_str))
+            .collect();
+        let code = errors
+            .first()
+            .and_then(|e| e.pointer("/extensions/code"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        return Some((messages.join("; "), code));
+    }
+    let message = body.get("message").and_then(Value::as_str)?;
+    Some((message.to_string(), None))
+}
+
+/// The start of a body, on one line, for error messages.
+fn snippet(text: &str) -> String {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}…", &one_line[..cut]),
+        None => one_line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_of_directus_and_the_extension() {
+        let directus = r#"{"errors":[{"message":"Invalid user credentials.","extensions":{"code":"INVALID_CREDENTIALS"}}]}"#;
+        assert_eq!(
+            parse_error_body(directus),
+            Some((
+                "Invalid user credentials.".into(),
+                Some("INVALID_CREDENTIALS".into())
+            ))
+        );
+        assert_eq!(
+            parse_error_body(r#"{"message":"No id map found"}"#),
+            Some(("No id map found".into(), None))
+        );
+        assert_eq!(parse_error_body("<html>"), None);
+    }
+
+    #[test]
+    fn major_version() {
+        let info = |v: &str| ServerInfo { version: v.into() };
+        assert_eq!(info("10.13.1").major(), Some(10));
+        assert_eq!(info("11.0.0-rc.1").major(), Some(11));
+        assert_eq!(info("garbage").major(), None);
+    }
+
+    #[test]
+    fn rejects_urls_that_cannot_be_directus() {
+        let token = || Credentials::Token("t".into());
+        assert!(Client::new("not a url", token()).is_err());
+        assert!(Client::new("ftp://x", token()).is_err());
+        assert!(Client::new("http://127.0.0.1:8055/", token()).is_ok());
+    }
+}

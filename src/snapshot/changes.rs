@@ -1,0 +1,147 @@
+//! A readable summary of Directus' schema diff (deep-diff records per collection, field and
+//! relation).
+
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SchemaChangeKind {
+    Create,
+    Update,
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SchemaChange {
+    pub kind: SchemaChangeKind,
+    /// `collection`, `collection.field` or `collection.field` (relations).
+    pub name: String,
+    /// For updates: the changed paths, e.g. `meta.note`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SchemaChanges {
+    pub collections: Vec<SchemaChange>,
+    pub fields: Vec<SchemaChange>,
+    pub relations: Vec<SchemaChange>,
+}
+
+impl SchemaChanges {
+    pub fn from_diff(diff: &Value) -> SchemaChanges {
+        let part = |name: &str| -> Vec<SchemaChange> {
+            diff.get(name)
+                .and_then(Value::as_array)
+                .map(|entries| entries.iter().map(change_of).collect())
+                .unwrap_or_default()
+        };
+        SchemaChanges {
+            collections: part("collections"),
+            fields: part("fields"),
+            relations: part("relations"),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn len(&self) -> usize {
+        self.collections.len() + self.fields.len() + self.relations.len()
+    }
+
+    pub fn parts(&self) -> [(&'static str, &[SchemaChange]); 3] {
+        [
+            ("collection", &self.collections),
+            ("field", &self.fields),
+            ("relation", &self.relations),
+        ]
+    }
+
+    pub fn count(&self, kind: SchemaChangeKind) -> usize {
+        self.parts()
+            .iter()
+            .flat_map(|(_, changes)| changes.iter())
+            .filter(|c| c.kind == kind)
+            .count()
+    }
+}
+
+fn change_of(entry: &Value) -> SchemaChange {
+    let text = |key: &str| entry.get(key).and_then(Value::as_str);
+    let name = match (text("collection"), text("field")) {
+        (Some(c), Some(f)) => format!("{c}.{f}"),
+        (Some(c), None) => c.to_string(),
+        _ => "?".to_string(),
+    };
+    let records = entry
+        .get("diff")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let whole = |kind: &str| {
+        records.len() == 1
+            && records[0].get("kind").and_then(Value::as_str) == Some(kind)
+            && records[0]
+                .get("path")
+                .is_none_or(|p| p.as_array().is_none_or(Vec::is_empty))
+    };
+    let kind = if whole("N") {
+        SchemaChangeKind::Create
+    } else if whole("D") {
+        SchemaChangeKind::Delete
+    } else {
+        SchemaChangeKind::Update
+    };
+    let mut paths: Vec<String> = Vec::new();
+    if kind == SchemaChangeKind::Update {
+        for record in records {
+            let path = record
+                .get("path")
+                .and_then(Value::as_array)
+                .map(|p| {
+                    p.iter()
+                        .map(|s| match s {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(".")
+                })
+                .unwrap_or_default();
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+    }
+    SchemaChange { kind, name, paths }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn classifies_deep_diff_records() {
+        let diff = json!({
+            "collections": [{"collection": "articles", "diff": [{"kind": "N", "rhs": {}}]}],
+            "fields": [
+                {"collection": "articles", "field": "title", "diff": [{"kind": "N", "rhs": {}}]},
+                {"collection": "old", "field": "x", "diff": [{"kind": "D", "lhs": {}}]},
+                {"collection": "a", "field": "b", "diff": [
+                    {"kind": "E", "path": ["meta", "note"], "lhs": null, "rhs": "n"},
+                    {"kind": "E", "path": ["schema", "max_length"], "lhs": 1, "rhs": 2}]}
+            ],
+            "relations": []
+        });
+        let changes = SchemaChanges::from_diff(&diff);
+        assert_eq!(changes.len(), 4);
+        assert_eq!(changes.collections[0].kind, SchemaChangeKind::Create);
+        assert_eq!(changes.fields[1].kind, SchemaChangeKind::Delete);
+        assert_eq!(changes.fields[2].paths, ["meta.note", "schema.max_length"]);
+        assert_eq!(changes.count(SchemaChangeKind::Create), 2);
+    }
+}

@@ -1,0 +1,220 @@
+//! The schema round trip against real Directus instances: pull writes the split snapshot,
+//! diff compares it, push applies it to a fresh instance.
+
+mod support;
+
+use serde_json::json;
+use std::path::Path;
+use support::DirectusInstance;
+
+/// A custom collection with several field types and a many-to-one relation.
+fn seed_blog_schema(instance: &DirectusInstance) {
+    instance.post(
+        "/collections",
+        &json!({"collection": "authors", "schema": {}, "meta": {"icon": "person"},
+                "fields": [{"field": "id", "type": "integer", "meta": {"hidden": true},
+                            "schema": {"is_primary_key": true, "has_auto_increment": true}},
+                           {"field": "name", "type": "string"}]}),
+    );
+    instance.post(
+        "/collections",
+        &json!({"collection": "articles", "schema": {}, "meta": {"note": "Blog posts"},
+                "fields": [{"field": "id", "type": "uuid", "meta": {"special": ["uuid"], "hidden": true},
+                            "schema": {"is_primary_key": true}},
+                           {"field": "title", "type": "string", "schema": {"max_length": 200}}]}),
+    );
+    for field in [
+        json!({"field": "body", "type": "text", "meta": {"interface": "input-rich-text-html"}}),
+        json!({"field": "published", "type": "boolean", "schema": {"default_value": false}}),
+        json!({"field": "rating", "type": "float"}),
+        json!({"field": "published_at", "type": "timestamp"}),
+        json!({"field": "tags", "type": "json", "meta": {"special": ["cast-json"], "interface": "tags"}}),
+        json!({"field": "author", "type": "integer", "meta": {"interface": "select-dropdown-m2o"}}),
+    ] {
+        instance.post("/fields/articles", &field);
+    }
+    instance.post(
+        "/relations",
+        &json!({"collection": "articles", "field": "author", "related_collection": "authors",
+                "schema": {"on_delete": "SET NULL"}}),
+    );
+}
+
+fn files_below(root: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn assert_same_tree(left: &Path, right: &Path) {
+    let files = files_below(left);
+    assert_eq!(files, files_below(right), "the same files");
+    for file in files {
+        assert_eq!(
+            std::fs::read_to_string(left.join(&file)).unwrap(),
+            std::fs::read_to_string(right.join(&file)).unwrap(),
+            "{file} differs"
+        );
+    }
+}
+
+#[test]
+fn pull_writes_the_split_snapshot_and_diff_sees_no_change() {
+    let instance = DirectusInstance::start();
+    seed_blog_schema(&instance);
+    let work = tempfile::tempdir().unwrap();
+
+    instance.cli(work.path()).arg("pull").assert().success();
+
+    let snapshot = work.path().join("directus-config/snapshot");
+    let files = files_below(&snapshot);
+    let article_fields: Vec<&str> = files
+        .iter()
+        .filter_map(|f| f.strip_prefix("fields/articles/"))
+        .collect();
+    assert_eq!(
+        article_fields,
+        [
+            "author.json",
+            "body.json",
+            "id.json",
+            "published.json",
+            "published_at.json",
+            "rating.json",
+            "tags.json",
+            "title.json"
+        ]
+    );
+    assert!(files.contains(&"collections/articles.json".to_string()));
+    assert!(files.contains(&"collections/authors.json".to_string()));
+    assert!(
+        !files.iter().any(|f| f.contains("directus_sync_id_map")),
+        "the extension's id-map table never reaches the dump: {files:?}"
+    );
+    insta::assert_snapshot!(std::fs::read_to_string(snapshot.join("info.json")).unwrap(), @r#"
+    {
+      "version": 1,
+      "directus": "10.13.1",
+      "vendor": "sqlite"
+    }
+    "#);
+    insta::assert_snapshot!(std::fs::read_to_string(snapshot.join("relations/articles/author.json")).unwrap(), @r#"
+    {
+      "collection": "articles",
+      "field": "author",
+      "related_collection": "authors",
+      "meta": {
+        "junction_field": null,
+        "many_collection": "articles",
+        "many_field": "author",
+        "one_allowed_collections": null,
+        "one_collection": "authors",
+        "one_collection_field": null,
+        "one_deselect_action": "nullify",
+        "one_field": null,
+        "sort_field": null
+      },
+      "schema": {
+        "table": "articles",
+        "column": "author",
+        "foreign_key_table": "authors",
+        "foreign_key_column": "id",
+        "constraint_name": null,
+        "on_update": "NO ACTION",
+        "on_delete": "SET NULL"
+      }
+    }
+    "#);
+    let specs = work.path().join("directus-config/specs");
+    assert_eq!(
+        files_below(&specs),
+        ["item.graphql", "openapi.json", "system.graphql"]
+    );
+    let item_graphql = std::fs::read_to_string(specs.join("item.graphql")).unwrap();
+    assert!(item_graphql.contains("articles"), "the item schema names the collection");
+
+    let output = instance
+        .cli(work.path())
+        .args(["diff", "--exit-code"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        String::from_utf8(output).unwrap(),
+        "0 to create, 0 to update, 0 to delete\n"
+    );
+}
+
+/// Pull A, push to a fresh B, pull B: the snapshot files are identical.
+fn round_trip(extra: &[&str], snapshot_files: &[&str]) {
+    let (source, target) = std::thread::scope(|s| {
+        let a = s.spawn(DirectusInstance::start);
+        let b = s.spawn(DirectusInstance::start);
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    seed_blog_schema(&source);
+    let from_a = tempfile::tempdir().unwrap();
+    let from_b = tempfile::tempdir().unwrap();
+    source.cli(from_a.path()).arg("pull").args(extra).assert().success();
+
+    let diff = target
+        .cli(from_a.path())
+        .args(["diff", "--exit-code"])
+        .args(extra)
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let diff = String::from_utf8(diff).unwrap();
+    assert!(diff.contains("+ collection articles"), "{diff}");
+    assert!(diff.contains("+ relation articles.author"), "{diff}");
+    assert!(diff.ends_with("13 to create, 0 to update, 0 to delete\n"), "{diff}");
+
+    target.cli(from_a.path()).arg("push").args(extra).assert().success();
+    target
+        .cli(from_a.path())
+        .args(["diff", "--exit-code"])
+        .args(extra)
+        .assert()
+        .code(0);
+
+    target.cli(from_b.path()).arg("pull").args(extra).assert().success();
+    let a_snapshot = from_a.path().join("directus-config/snapshot");
+    assert_eq!(files_below(&a_snapshot), snapshot_files_or_all(&a_snapshot, snapshot_files));
+    assert_same_tree(&a_snapshot, &from_b.path().join("directus-config/snapshot"));
+
+    let fields = target.get("/fields/articles");
+    assert_eq!(fields.as_array().unwrap().len(), 8, "B has every field of A");
+}
+
+fn snapshot_files_or_all(root: &Path, expected: &[&str]) -> Vec<String> {
+    if expected.is_empty() {
+        files_below(root)
+    } else {
+        expected.iter().map(|s| s.to_string()).collect()
+    }
+}
+
+#[test]
+fn push_to_a_fresh_instance_recreates_the_schema() {
+    round_trip(&[], &[]);
+}
+
+#[test]
+fn no_split_round_trips_through_one_snapshot_file() {
+    round_trip(&["--no-split"], &["snapshot.json"]);
+}
