@@ -4,10 +4,13 @@
 //! `push`. The binary in `main.rs` only calls [`cli::main`].
 
 pub mod cli;
+pub mod collections;
 pub mod commands;
 pub mod config;
 pub mod directus;
 pub mod dump;
+pub mod idmap;
+pub mod instance;
 pub mod plan;
 pub mod snapshot;
 pub mod specs;

@@ -71,9 +71,16 @@ fn unreachable_url_names_the_host() {
 
 #[test]
 fn a_server_that_is_not_directus_is_named_so() {
-    let url = fake_server("404 Not Found", "text/html", "<html><body>Not here</body></html>");
+    let url = fake_server(
+        "404 Not Found",
+        "text/html",
+        "<html><body>Not here</body></html>",
+    );
     let line = first_stderr_line(&run_pull(&url));
-    assert!(line.contains("does not look like a Directus server"), "{line}");
+    assert!(
+        line.contains("does not look like a Directus server"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -87,7 +94,9 @@ fn directus_9_and_11_are_refused_unless_forced() {
         let line = first_stderr_line(&run_pull(&url));
         assert_eq!(
             line,
-            format!("error: Directus {version} is not supported: directus-sync works with Directus 10.x")
+            format!(
+                "error: Directus {version} is not supported: directus-sync works with Directus 10.x"
+            )
         );
     }
 }
@@ -98,7 +107,9 @@ fn a_malformed_url_is_named() {
         .args(["diff", "-u", "localhost:8055", "-t", "x"])
         .assert()
         .code(1)
-        .stderr(predicate::str::starts_with("error: invalid Directus URL \"localhost:8055\""));
+        .stderr(predicate::str::starts_with(
+            "error: invalid Directus URL \"localhost:8055\"",
+        ));
 }
 
 #[test]
@@ -139,13 +150,23 @@ fn against_a_real_directus() {
         first_stderr_line(&assert),
         "error: Directus rejected the credentials: Invalid user credentials."
     );
-    assert!(!work.path().join("directus-config").exists(), "nothing written");
+    assert!(
+        !work.path().join("directus-config").exists(),
+        "nothing written"
+    );
 
     // Email and password work in place of a token.
     instance
         .cli(work.path())
         .env_remove("DIRECTUS_TOKEN")
-        .args(["pull", "--no-specs", "-e", instance.email(), "-p", instance.password()])
+        .args([
+            "pull",
+            "--no-specs",
+            "-e",
+            instance.email(),
+            "-p",
+            instance.password(),
+        ])
         .assert()
         .success();
 

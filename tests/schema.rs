@@ -142,7 +142,10 @@ fn pull_writes_the_split_snapshot_and_diff_sees_no_change() {
         ["item.graphql", "openapi.json", "system.graphql"]
     );
     let item_graphql = std::fs::read_to_string(specs.join("item.graphql")).unwrap();
-    assert!(item_graphql.contains("articles"), "the item schema names the collection");
+    assert!(
+        item_graphql.contains("articles"),
+        "the item schema names the collection"
+    );
 
     let output = instance
         .cli(work.path())
@@ -168,7 +171,12 @@ fn round_trip(extra: &[&str], snapshot_files: &[&str]) {
     seed_blog_schema(&source);
     let from_a = tempfile::tempdir().unwrap();
     let from_b = tempfile::tempdir().unwrap();
-    source.cli(from_a.path()).arg("pull").args(extra).assert().success();
+    source
+        .cli(from_a.path())
+        .arg("pull")
+        .args(extra)
+        .assert()
+        .success();
 
     let diff = target
         .cli(from_a.path())
@@ -182,9 +190,17 @@ fn round_trip(extra: &[&str], snapshot_files: &[&str]) {
     let diff = String::from_utf8(diff).unwrap();
     assert!(diff.contains("+ collection articles"), "{diff}");
     assert!(diff.contains("+ relation articles.author"), "{diff}");
-    assert!(diff.ends_with("13 to create, 0 to update, 0 to delete\n"), "{diff}");
+    assert!(
+        diff.ends_with("13 to create, 0 to update, 0 to delete\n"),
+        "{diff}"
+    );
 
-    target.cli(from_a.path()).arg("push").args(extra).assert().success();
+    target
+        .cli(from_a.path())
+        .arg("push")
+        .args(extra)
+        .assert()
+        .success();
     target
         .cli(from_a.path())
         .args(["diff", "--exit-code"])
@@ -192,13 +208,25 @@ fn round_trip(extra: &[&str], snapshot_files: &[&str]) {
         .assert()
         .code(0);
 
-    target.cli(from_b.path()).arg("pull").args(extra).assert().success();
+    target
+        .cli(from_b.path())
+        .arg("pull")
+        .args(extra)
+        .assert()
+        .success();
     let a_snapshot = from_a.path().join("directus-config/snapshot");
-    assert_eq!(files_below(&a_snapshot), snapshot_files_or_all(&a_snapshot, snapshot_files));
+    assert_eq!(
+        files_below(&a_snapshot),
+        snapshot_files_or_all(&a_snapshot, snapshot_files)
+    );
     assert_same_tree(&a_snapshot, &from_b.path().join("directus-config/snapshot"));
 
     let fields = target.get("/fields/articles");
-    assert_eq!(fields.as_array().unwrap().len(), 8, "B has every field of A");
+    assert_eq!(
+        fields.as_array().unwrap().len(),
+        8,
+        "B has every field of A"
+    );
 }
 
 fn snapshot_files_or_all(root: &Path, expected: &[&str]) -> Vec<String> {

@@ -3,9 +3,9 @@ use crate::cli::{CommandError, DiffArgs, ExitCode, OutputFormat};
 
 pub async fn run(context: &Context, args: &DiffArgs) -> Result<ExitCode, CommandError> {
     let connection = context.connect(args.force).await?;
-    let plan = context.plan(&connection, args.force).await?;
+    let (plan, _) = context.plan(&connection, args.force).await?;
     match args.format {
-        OutputFormat::Text => print!("{}", plan.render_text()),
+        OutputFormat::Text => print!("{}", plan.render_text(context.color())),
         OutputFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&plan.to_json()).expect("plans serialise")

@@ -7,12 +7,16 @@ mod pull;
 mod push;
 
 use crate::cli::{Cli, Command, CommandError, ExitCode, logging};
+use crate::collections::{COLLECTIONS, CollectionSpec};
 use crate::config::Options;
 use crate::directus::{Client, DirectusError, Request, ServerInfo};
-use crate::dump::DirSource;
-use crate::plan::Plan;
+use crate::dump::{self, DirSource};
+use crate::instance::Instance;
+use crate::plan::{Plan, build_collections};
 use crate::snapshot::Snapshot;
 use reqwest::Method;
+use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -96,20 +100,61 @@ impl Context {
         Ok(Connection { client, server })
     }
 
-    /// Builds the plan that turns the instance into the dump.
-    pub async fn plan(&self, connection: &Connection, force: bool) -> Result<Plan, CommandError> {
-        let mut plan = Plan::default();
-        if self.options.snapshot {
-            let snapshot = Snapshot::read(
-                &self.dump_source(),
+    /// The collections of this run, in push order.
+    pub fn specs(&self) -> Vec<&'static CollectionSpec> {
+        let selected = self.options.collections();
+        COLLECTIONS
+            .iter()
+            .filter(|spec| selected.contains(&spec.name))
+            .collect()
+    }
+
+    /// Builds the plan that turns the instance into the dump. Every dump file is read and
+    /// checked before anything is compared.
+    pub async fn plan(
+        &self,
+        connection: &Connection,
+        force: bool,
+    ) -> Result<(Plan, Instance), CommandError> {
+        let source = self.dump_source();
+        let specs = self.specs();
+        let snapshot = match self.options.snapshot {
+            true => Some(Snapshot::read(
+                &source,
                 &self.options.snapshot_path,
                 self.options.split,
-            )?;
-            plan.schema = snapshot.diff(&connection.client, force).await?;
-        } else {
-            tracing::debug!("snapshot is disabled");
+            )?),
+            false => {
+                tracing::debug!("snapshot is disabled");
+                None
+            }
+        };
+        let mut dump_items = HashMap::new();
+        for spec in &specs {
+            let items =
+                dump::collections::read(&source, &self.options.collections_path, spec.name)?;
+            dump_items.insert(spec.name, items);
         }
-        Ok(plan)
+        let client = &connection.client;
+        let schema_diff = async {
+            match &snapshot {
+                Some(snapshot) => snapshot.diff(client, force).await,
+                None => Ok(None),
+            }
+        };
+        let (schema, instance) = tokio::try_join!(schema_diff, Instance::read(client, &specs))?;
+        let (collections, unresolved) = build_collections(&specs, &dump_items, &instance);
+        let plan = Plan {
+            schema,
+            collections,
+            unresolved,
+        };
+        Ok((plan, instance))
+    }
+
+    /// Colors on stdout only for a terminal, and never with `NO_COLOR`.
+    pub fn color(&self) -> bool {
+        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
     }
 
     /// The closing line: how long the command took and how many requests it sent.

@@ -20,6 +20,32 @@ const MAX_RETRIES: u32 = 6;
 
 pub type Result<T, E = DirectusError> = std::result::Result<T, E>;
 
+/// Items per write request: below Directus' default `MAX_PAYLOAD_SIZE` (1 MB) and small enough
+/// that one failed batch is cheap to retry.
+const BATCH_ITEMS: usize = 100;
+const BATCH_BYTES: usize = 512 * 1024;
+
+/// Splits a batch write into requests that Directus accepts.
+pub fn chunks(values: &[Value]) -> Vec<Vec<Value>> {
+    let mut out: Vec<Vec<Value>> = Vec::new();
+    let mut size = 0;
+    for value in values {
+        let bytes = value.to_string().len();
+        let full = out
+            .last()
+            .is_none_or(|last| last.len() >= BATCH_ITEMS || size + bytes > BATCH_BYTES);
+        if full {
+            out.push(Vec::new());
+            size = 0;
+        }
+        size += bytes;
+        out.last_mut()
+            .expect("a chunk was pushed")
+            .push(value.clone());
+    }
+    out
+}
+
 /// What `GET /server/info` tells an admin.
 #[derive(Debug, Clone)]
 pub struct ServerInfo {
@@ -119,6 +145,15 @@ impl Client {
     /// Sends a request and returns the `data` member of Directus' answer (or the whole body
     /// when it has none, as `/server/specs/oas` and the extension's routes answer).
     pub async fn json(&self, request: Request<'_>) -> Result<Value> {
+        let mut body = self.body(request).await?;
+        Ok(match body.get_mut("data") {
+            Some(data) => data.take(),
+            None => body,
+        })
+    }
+
+    /// Sends a request and returns the whole JSON body (`Null` for an empty one).
+    async fn body(&self, request: Request<'_>) -> Result<Value> {
         let (method, path) = (request.method.clone(), request.path.to_string());
         let response = self.send(request).await?;
         if response.status() == StatusCode::NO_CONTENT {
@@ -128,16 +163,56 @@ impl Client {
         if text.trim().is_empty() {
             return Ok(Value::Null);
         }
-        let mut body: Value =
-            serde_json::from_str(&text).map_err(|e| DirectusError::InvalidResponse {
-                method: method.clone(),
-                path: path.clone(),
-                detail: format!("not JSON ({e}): {}", snippet(&text)),
-            })?;
-        Ok(match body.get_mut("data") {
-            Some(data) => data.take(),
-            None => body,
+        serde_json::from_str(&text).map_err(|e| DirectusError::InvalidResponse {
+            method,
+            path,
+            detail: format!("not JSON ({e}): {}", snippet(&text)),
         })
+    }
+
+    /// Every item of a collection endpoint. Asks for all at once; when the server caps the
+    /// page (`QUERY_LIMIT_MAX`), pages through the rest. A non-list answer is an error, never
+    /// "no items".
+    pub async fn list(&self, path: &str, params: Vec<(&str, String)>) -> Result<Vec<Value>> {
+        let mut items: Vec<Value> = Vec::new();
+        let mut page_size: Option<usize> = None;
+        loop {
+            let mut request = Request::new(Method::GET, path);
+            request.query = params.clone();
+            request = match page_size {
+                None => request.query("limit", "-1").query("meta", "filter_count"),
+                Some(size) => request
+                    .query("limit", size.to_string())
+                    .query("offset", items.len().to_string()),
+            };
+            let body = self.body(request).await?;
+            let Some(Value::Array(page)) = body.get("data") else {
+                return Err(DirectusError::InvalidResponse {
+                    method: Method::GET,
+                    path: path.to_string(),
+                    detail: format!(
+                        "expected a list of items, got {}",
+                        snippet(&body.to_string())
+                    ),
+                });
+            };
+            let received = page.len();
+            items.extend(page.iter().cloned());
+            let total = body.pointer("/meta/filter_count").and_then(Value::as_u64);
+            if page_size.is_none()
+                && let Some(total) = total
+            {
+                page_size = Some(received);
+                if received == 0 || items.len() as u64 >= total {
+                    return Ok(items);
+                }
+                tracing::debug!("{path}: the server sent {received} of {total} items; paging");
+                continue;
+            }
+            if page_size.is_none() || received < page_size.unwrap_or(0) || received == 0 {
+                return Ok(items);
+            }
+        }
     }
 
     /// Sends a request and returns the body as text (GraphQL specs).

@@ -1,6 +1,7 @@
 //! The on-disk dump: reading it from any source (a folder, later a git tree) and writing it
 //! atomically, in the original tool's exact format.
 
+pub mod collections;
 pub mod json;
 mod source;
 

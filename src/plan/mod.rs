@@ -1,15 +1,75 @@
 //! What a push would change: built from a dump and the live instance, rendered by `diff`,
 //! executed by `push`.
 
+mod apply;
+mod build;
+mod compare;
 mod render;
 
+pub use apply::{Applied, ApplyError};
+pub use build::build_collections;
+pub use compare::json_equal;
+
+use crate::collections::CollectionSpec;
+use crate::idmap::IdMapRow;
 use crate::snapshot::{SchemaChangeKind, SchemaDiff};
 use serde::Serialize;
+use serde_json::Value;
 
 #[derive(Debug, Default)]
 pub struct Plan {
     /// Directus' own schema diff, `None` when the schema matches or is not compared.
     pub schema: Option<SchemaDiff>,
+    /// One entry per collection compared, in push order.
+    pub collections: Vec<CollectionChanges>,
+    /// References in the dump that nothing on the instance or in the dump satisfies.
+    pub unresolved: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct CollectionChanges {
+    pub spec: &'static CollectionSpec,
+    pub items: Vec<ItemChange>,
+    /// Id-map rows whose item no longer exists on the instance; push removes them.
+    pub dangling: Vec<IdMapRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemChange {
+    #[serde(rename = "syncId")]
+    pub sync_id: String,
+    pub label: String,
+    /// The dump item (create, update) or the live item in dump form (delete).
+    #[serde(skip)]
+    pub item: Value,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "action", rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update {
+        #[serde(rename = "localId")]
+        local_id: String,
+        changes: Vec<FieldChange>,
+        /// An untracked live item taken over (same preserved id, the settings row, or a
+        /// permission with the same role, collection and action) instead of creating a twin.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        adopt: bool,
+    },
+    Delete {
+        #[serde(rename = "localId")]
+        local_id: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub old: Option<Value>,
+    pub new: Value,
 }
 
 /// The counts of the summary line `N to create, N to update, N to delete`.
@@ -24,6 +84,23 @@ impl Counts {
     pub fn total(&self) -> usize {
         self.create + self.update + self.delete
     }
+
+    fn add(&mut self, action: &Action) {
+        match action {
+            Action::Create => self.create += 1,
+            Action::Update { changes, .. } if !changes.is_empty() => self.update += 1,
+            Action::Update { .. } => {}
+            Action::Delete { .. } => self.delete += 1,
+        }
+    }
+}
+
+impl CollectionChanges {
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        self.items.iter().for_each(|item| counts.add(&item.action));
+        counts
+    }
 }
 
 impl Plan {
@@ -35,10 +112,27 @@ impl Plan {
             counts.update += changes.count(SchemaChangeKind::Update);
             counts.delete += changes.count(SchemaChangeKind::Delete);
         }
+        for collection in &self.collections {
+            let c = collection.counts();
+            counts.create += c.create;
+            counts.update += c.update;
+            counts.delete += c.delete;
+        }
         counts
     }
 
+    /// No configuration change (taking over untracked items or clearing dangling id-map rows
+    /// is bookkeeping, not a change of the instance's configuration).
     pub fn is_empty(&self) -> bool {
         self.counts().total() == 0
+    }
+
+    /// Anything at all for push to write, bookkeeping included.
+    pub fn has_writes(&self) -> bool {
+        self.schema.is_some()
+            || self
+                .collections
+                .iter()
+                .any(|c| !c.items.is_empty() || !c.dangling.is_empty())
     }
 }

@@ -1,11 +1,34 @@
 //! The plan as text for people and as JSON for programs.
 
-use super::Plan;
+use super::{Action, FieldChange, Plan};
 use crate::snapshot::SchemaChangeKind;
 use serde_json::{Value, json};
 use std::fmt::Write;
 
-fn sign(kind: SchemaChangeKind) -> char {
+/// Longest value shown inline in text output.
+const VALUE_WIDTH: usize = 60;
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, sign: char, text: &str) -> String {
+        let code = match sign {
+            '+' => "32",
+            '~' => "33",
+            '-' => "31",
+            _ => "2",
+        };
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+fn schema_sign(kind: SchemaChangeKind) -> char {
     match kind {
         SchemaChangeKind::Create => '+',
         SchemaChangeKind::Update => '~',
@@ -13,21 +36,88 @@ fn sign(kind: SchemaChangeKind) -> char {
     }
 }
 
+fn short(value: Option<&Value>) -> String {
+    let text = match value {
+        None => "(unset)".to_string(),
+        Some(value) => value.to_string(),
+    };
+    match text.char_indices().nth(VALUE_WIDTH) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+fn describe_changes(changes: &[FieldChange]) -> String {
+    changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} → {}",
+                c.field,
+                short(c.old.as_ref()),
+                short(Some(&c.new))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Plan {
-    pub fn render_text(&self) -> String {
+    /// One line per change, then the summary line. `color` adds ANSI colors.
+    pub fn render_text(&self, color: bool) -> String {
+        let style = Style { color };
         let mut out = String::new();
         if let Some(schema) = &self.schema {
-            let changes = schema.changes();
-            out.push_str("schema\n");
-            for (part, list) in changes.parts() {
+            for (part, list) in schema.changes().parts() {
                 for change in list {
-                    let _ = write!(out, "  {} {part} {}", sign(change.kind), change.name);
+                    let sign = schema_sign(change.kind);
+                    let mut line = format!("{sign} {part} {}", change.name);
                     if !change.paths.is_empty() {
-                        let _ = write!(out, ": {}", change.paths.join(", "));
+                        let _ = write!(line, ": {}", change.paths.join(", "));
                     }
-                    out.push('\n');
+                    let _ = writeln!(out, "{}", style.paint(sign, &line));
                 }
             }
+        }
+        for collection in &self.collections {
+            let name = collection.spec.name;
+            for change in &collection.items {
+                let line = match &change.action {
+                    Action::Create => format!("+ {name} {}", change.label),
+                    Action::Update {
+                        changes,
+                        adopt: true,
+                        ..
+                    } if changes.is_empty() => {
+                        format!("= {name} {}: already there, will be tracked", change.label)
+                    }
+                    Action::Update { changes, adopt, .. } => {
+                        let adopted = if *adopt {
+                            " (untracked item, will be tracked)"
+                        } else {
+                            ""
+                        };
+                        format!(
+                            "~ {name} {}: {}{adopted}",
+                            change.label,
+                            describe_changes(changes)
+                        )
+                    }
+                    Action::Delete { .. } => format!("- {name} {}", change.label),
+                };
+                let sign = line.chars().next().unwrap_or(' ');
+                let _ = writeln!(out, "{}", style.paint(sign, &line));
+            }
+            if !collection.dangling.is_empty() {
+                let line = format!(
+                    "  {name}: {} id-map rows point at deleted items (removed on push)",
+                    collection.dangling.len()
+                );
+                let _ = writeln!(out, "{}", style.paint(' ', &line));
+            }
+        }
+        for problem in &self.unresolved {
+            let _ = writeln!(out, "! {problem}");
         }
         let counts = self.counts();
         let _ = writeln!(
@@ -39,8 +129,23 @@ impl Plan {
     }
 
     pub fn to_json(&self) -> Value {
+        let collections: Vec<Value> = self
+            .collections
+            .iter()
+            .filter(|c| !c.items.is_empty() || !c.dangling.is_empty())
+            .map(|c| {
+                json!({
+                    "collection": c.spec.name,
+                    "changes": c.items,
+                    "dangling": c.dangling,
+                    "summary": c.counts(),
+                })
+            })
+            .collect();
         json!({
             "schema": self.schema.as_ref().map(|s| s.changes()),
+            "collections": collections,
+            "unresolved": self.unresolved,
             "summary": self.counts(),
         })
     }

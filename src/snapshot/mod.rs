@@ -12,9 +12,11 @@ use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-/// The id-map table of `directus-extension-sync`: it is instance bookkeeping, never schema to
-/// sync (pushing it to an instance without the extension fails; reference P12).
-pub const EXTENSION_ID_MAP_TABLE: &str = "directus_sync_id_map";
+/// Id-map tables are instance bookkeeping, never schema to sync (pushing the extension's
+/// table to an instance without the extension fails; reference P12).
+fn hidden() -> [&'static str; 2] {
+    crate::idmap::IdMapStore::hidden_collections()
+}
 
 const PARTS: [&str; 3] = ["collections", "fields", "relations"];
 const SINGLE_FILE: &str = "snapshot.json";
@@ -29,7 +31,7 @@ impl Snapshot {
     pub async fn fetch(client: &Client) -> Result<Snapshot, DirectusError> {
         let value = client.get("/schema/snapshot").await?;
         let mut snapshot = Snapshot(value);
-        snapshot.hide_collections(&[EXTENSION_ID_MAP_TABLE]);
+        snapshot.hide_collections(&hidden());
         Ok(snapshot)
     }
 
@@ -138,7 +140,7 @@ impl Snapshot {
         if let Some(object) = diff.as_object_mut() {
             for part in PARTS {
                 if let Some(Value::Array(items)) = object.get_mut(part) {
-                    items.retain(|item| !mentions_hidden(item, &[EXTENSION_ID_MAP_TABLE]));
+                    items.retain(|item| !mentions_hidden(item, &hidden()));
                 }
             }
         }
@@ -234,7 +236,7 @@ mod tests {
     #[test]
     fn split_round_trip_hides_the_id_map_and_avoids_case_collisions() {
         let mut snapshot = sample();
-        snapshot.hide_collections(&[EXTENSION_ID_MAP_TABLE]);
+        snapshot.hide_collections(&hidden());
         let files = snapshot.to_files(true);
         let names: Vec<_> = files.iter().map(|(p, _)| p.display().to_string()).collect();
         assert_eq!(

@@ -154,16 +154,22 @@ pub fn template_db() -> &'static TemplateDb {
 // Bounded parallelism.
 // ---------------------------------------------------------------------------
 
-/// Held by every instance: at most `DIRECTUS_TEST_INSTANCES` (default 2)
-/// TESTS (threads) hold live instances at once. Counting threads rather than
-/// instances lets one test start several instances (e.g. a source and a
-/// target) without deadlocking against another test that holds one and waits
-/// for a second; so at most N × (instances per test) nodes run at once.
+/// Held by every instance. At most `DIRECTUS_TEST_INSTANCES` (default 2)
+/// TESTS hold live instances at once; a test waits for its first instance
+/// only. Why tests and not instances: a test needing a source and a target
+/// would deadlock against another test holding one instance and waiting for
+/// its second. A test is its libtest thread, which libtest names after the
+/// test; helper threads a test spawns (`thread::scope`, unnamed) neither wait
+/// nor count, since their test already got its turn (or runs no Directus of
+/// its own, which is no load worth bounding). So at most
+/// N × (instances per test) nodes run at once.
 struct Permit {
-    thread: ThreadId,
+    /// `None` for a helper thread's permit (not counted).
+    thread: Option<ThreadId>,
 }
 
 struct Slots {
+    /// Test threads holding instances, with how many each holds.
     held: Mutex<HashMap<ThreadId, usize>>,
     freed: Condvar,
     max: usize,
@@ -189,25 +195,32 @@ fn lock_slots(s: &Slots) -> MutexGuard<'_, HashMap<ThreadId, usize>> {
 
 impl Permit {
     fn acquire() -> Permit {
+        let current = thread::current();
+        if current.name().is_none() {
+            return Permit { thread: None };
+        }
+        let thread = current.id();
         let s = slots();
-        let thread = thread::current().id();
         let mut held = lock_slots(s);
         while !held.contains_key(&thread) && held.len() >= s.max {
             held = s.freed.wait(held).unwrap_or_else(|e| e.into_inner());
         }
         *held.entry(thread).or_insert(0) += 1;
-        Permit { thread }
+        Permit {
+            thread: Some(thread),
+        }
     }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
+        let Some(thread) = self.thread else { return };
         let s = slots();
         let mut held = lock_slots(s);
-        if let Some(n) = held.get_mut(&self.thread) {
+        if let Some(n) = held.get_mut(&thread) {
             *n -= 1;
             if *n == 0 {
-                held.remove(&self.thread);
+                held.remove(&thread);
             }
         }
         s.freed.notify_all();

@@ -1,0 +1,385 @@
+//! The ten tracked collections as data: one [`CollectionSpec`] each, read by one generic engine
+//! (`instance` reads, `plan` compares and applies). Adding a collection is adding an entry here.
+
+mod collation;
+mod transform;
+
+pub use collation::collate;
+pub use transform::Unresolved;
+
+use serde_json::Value;
+
+/// How the primary key of a collection relates to its SyncId.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdPolicy {
+    /// The local id is the SyncId everywhere (flows keep webhook URLs, folders keep file fields).
+    AlwaysPreserved,
+    /// UUID keys: preserved with `--preserve-ids`, otherwise we pick fresh UUIDs on create.
+    Uuid,
+    /// Integer keys chosen by the database (permissions, presets).
+    Generated,
+    /// One row, no meaningful key (settings).
+    Singleton,
+}
+
+/// A field holding the id of another tracked item, written as a SyncId in the dump.
+#[derive(Debug, Clone, Copy)]
+pub struct Relation {
+    /// The field, or a path into a JSON field (`["options", "flow"]`).
+    pub path: &'static [&'static str],
+    pub target: &'static str,
+    /// The item can be created with this field `null` and patched once the target exists:
+    /// this is how cycles (flow ↔ operation) and chains inside one collection resolve.
+    pub nullable_on_create: bool,
+}
+
+/// How an item is named in diff output.
+#[derive(Debug, Clone, Copy)]
+pub enum Label {
+    /// The value of one field, quoted.
+    Field(&'static str),
+    /// `<role> <collection>.<action>`.
+    Permission,
+    /// `<language> <key>`.
+    Translation,
+    /// `<bookmark or collection>`.
+    Preset,
+    Singleton,
+}
+
+/// How items are ordered in the dump file.
+#[derive(Debug, Clone, Copy)]
+pub enum SortKey {
+    SyncId,
+    /// `key`, ties broken by SyncId (the original tool left ties to the API's order).
+    OperationKey,
+    /// `<role>-<collection>-<action>` like the original tool.
+    PermissionTriple,
+}
+
+/// Which live item an untracked dump item may take over instead of creating a twin.
+#[derive(Debug, Clone, Copy)]
+pub enum NaturalKey {
+    None,
+    /// An untracked item whose id equals the SyncId (preserved ids, RECORD_NOT_UNIQUE of P6).
+    Id,
+    /// The singleton row.
+    Singleton,
+    /// Items equal on these (SyncId-mapped) fields: permissions by role, collection, action,
+    /// which Directus merges anyway (directus/directus#21965).
+    Fields(&'static [&'static str]),
+}
+
+#[derive(Debug)]
+pub struct CollectionSpec {
+    pub name: &'static str,
+    pub endpoint: &'static str,
+    /// Removed from pulled items and from live items before comparing.
+    pub ignored_fields: &'static [&'static str],
+    pub relations: &'static [Relation],
+    pub id_policy: IdPolicy,
+    pub sort: SortKey,
+    pub label: Label,
+    pub natural_key: NaturalKey,
+    /// Extra filter on every read (presets: no user presets).
+    pub filter: Option<fn() -> Value>,
+    /// Settings are never deleted.
+    pub deletable: bool,
+    /// Fields that must be changed in a request of their own before the rest (translations:
+    /// `key` and `language` together trip Directus' duplicate check).
+    pub update_first: &'static [&'static str],
+    /// Fields with a unique constraint that point at items of the same collection
+    /// (operations' `resolve` and `reject`): cleared before they are reassigned.
+    pub unique_links: &'static [&'static str],
+    /// `fields` to ask for when only ids are wanted back. Directus 10 merges permissions that
+    /// share role, collection and action when those are not read, losing their ids
+    /// (directus/directus#21965).
+    pub id_fields: &'static str,
+}
+
+const AUDIT: [&str; 2] = ["date_created", "user_created"];
+
+const fn relation(path: &'static [&'static str], target: &'static str) -> Relation {
+    Relation {
+        path,
+        target,
+        nullable_on_create: false,
+    }
+}
+
+const fn deferrable(path: &'static [&'static str], target: &'static str) -> Relation {
+    Relation {
+        path,
+        target,
+        nullable_on_create: true,
+    }
+}
+
+const BASE: CollectionSpec = CollectionSpec {
+    name: "",
+    endpoint: "",
+    ignored_fields: &AUDIT,
+    relations: &[],
+    id_policy: IdPolicy::Uuid,
+    sort: SortKey::SyncId,
+    label: Label::Field("name"),
+    natural_key: NaturalKey::Id,
+    filter: None,
+    deletable: true,
+    update_first: &[],
+    unique_links: &[],
+    id_fields: "id",
+};
+
+/// In push order: every collection comes after the collections its relations point to
+/// (flows ↔ operations is broken by creating flows with `operation: null`). Deletes run in
+/// reverse.
+pub static COLLECTIONS: [CollectionSpec; 10] = [
+    CollectionSpec {
+        name: "roles",
+        endpoint: "/roles",
+        ignored_fields: &["users"],
+        ..BASE
+    },
+    CollectionSpec {
+        name: "folders",
+        endpoint: "/folders",
+        ignored_fields: &[],
+        relations: &[deferrable(&["parent"], "folders")],
+        id_policy: IdPolicy::AlwaysPreserved,
+        ..BASE
+    },
+    CollectionSpec {
+        name: "translations",
+        endpoint: "/translations",
+        ignored_fields: &[],
+        label: Label::Translation,
+        update_first: &["key"],
+        ..BASE
+    },
+    CollectionSpec {
+        name: "flows",
+        endpoint: "/flows",
+        ignored_fields: &["date_created", "user_created", "operations"],
+        relations: &[deferrable(&["operation"], "operations")],
+        id_policy: IdPolicy::AlwaysPreserved,
+        ..BASE
+    },
+    CollectionSpec {
+        name: "operations",
+        endpoint: "/operations",
+        relations: &[
+            relation(&["flow"], "flows"),
+            deferrable(&["resolve"], "operations"),
+            deferrable(&["reject"], "operations"),
+            deferrable(&["options", "flow"], "flows"),
+        ],
+        sort: SortKey::OperationKey,
+        unique_links: &["resolve", "reject"],
+        ..BASE
+    },
+    CollectionSpec {
+        name: "permissions",
+        endpoint: "/permissions",
+        ignored_fields: &[],
+        relations: &[relation(&["role"], "roles")],
+        id_policy: IdPolicy::Generated,
+        sort: SortKey::PermissionTriple,
+        label: Label::Permission,
+        natural_key: NaturalKey::Fields(&["role", "collection", "action"]),
+        id_fields: "id,role,collection,action",
+        ..BASE
+    },
+    CollectionSpec {
+        name: "presets",
+        endpoint: "/presets",
+        ignored_fields: &["user"],
+        relations: &[relation(&["role"], "roles")],
+        id_policy: IdPolicy::Generated,
+        label: Label::Preset,
+        natural_key: NaturalKey::None,
+        filter: Some(|| serde_json::json!({"user": {"_null": true}})),
+        ..BASE
+    },
+    CollectionSpec {
+        name: "dashboards",
+        endpoint: "/dashboards",
+        ignored_fields: &["date_created", "user_created", "panels"],
+        ..BASE
+    },
+    CollectionSpec {
+        name: "panels",
+        endpoint: "/panels",
+        relations: &[relation(&["dashboard"], "dashboards")],
+        ..BASE
+    },
+    CollectionSpec {
+        name: "settings",
+        endpoint: "/settings",
+        ignored_fields: &[
+            "project_logo",
+            "public_foreground",
+            "public_background",
+            "public_favicon",
+            "project_url",
+        ],
+        relations: &[
+            deferrable(&["public_registration_role"], "roles"),
+            deferrable(&["storage_default_folder"], "folders"),
+        ],
+        id_policy: IdPolicy::Singleton,
+        label: Label::Singleton,
+        natural_key: NaturalKey::Singleton,
+        deletable: false,
+        ..BASE
+    },
+];
+
+pub fn spec(name: &str) -> Option<&'static CollectionSpec> {
+    COLLECTIONS.iter().find(|spec| spec.name == name)
+}
+
+/// The SyncId that stands for the role of the user running the tool, on every instance.
+pub const ADMIN_ROLE_SYNC_ID: &str = "__admin__";
+
+impl CollectionSpec {
+    pub fn keeps_ids(&self, preserve: &crate::config::PreserveIds) -> bool {
+        match self.id_policy {
+            IdPolicy::AlwaysPreserved => true,
+            IdPolicy::Uuid => preserve.includes(self.name),
+            IdPolicy::Generated | IdPolicy::Singleton => false,
+        }
+    }
+
+    /// The diff label of an item (already in dump form). `role_name` resolves role SyncIds.
+    pub fn label(&self, item: &Value, role_name: &dyn Fn(&str) -> Option<String>) -> String {
+        let text = |field: &str| match item.get(field) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        match self.label {
+            Label::Field(field) => format!("{:?}", text(field)),
+            Label::Permission => {
+                let role = match item.get("role") {
+                    Some(Value::String(id)) => role_name(id).unwrap_or_else(|| id.clone()),
+                    _ => "public".to_string(),
+                };
+                format!("{role} {}.{}", text("collection"), text("action"))
+            }
+            Label::Translation => format!("{} {:?}", text("language"), text("key")),
+            Label::Preset => {
+                let name = text("bookmark");
+                let scope = match item.get("role") {
+                    Some(Value::String(id)) => role_name(id).unwrap_or_else(|| id.clone()),
+                    _ => "global".to_string(),
+                };
+                match name.is_empty() {
+                    true => format!("{scope} {}", text("collection")),
+                    false => format!("{scope} {} {name:?}", text("collection")),
+                }
+            }
+            Label::Singleton => self.name.to_string(),
+        }
+    }
+
+    /// The order of items in the dump file.
+    pub fn sort(&self, items: &mut [Value]) {
+        let text = |item: &Value, field: &str| match item.get(field) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => "null".to_string(),
+            Some(other) => other.to_string(),
+        };
+        let key = |item: &Value| -> (String, String) {
+            let sync_id = text(item, "_syncId");
+            match self.sort {
+                SortKey::SyncId => (sync_id, String::new()),
+                SortKey::OperationKey => (text(item, "key"), sync_id),
+                SortKey::PermissionTriple => (
+                    format!(
+                        "{}-{}-{}",
+                        text(item, "role"),
+                        text(item, "collection"),
+                        text(item, "action")
+                    ),
+                    sync_id,
+                ),
+            }
+        };
+        items.sort_by(|a, b| {
+            let (a, b) = (key(a), key(b));
+            collate(&a.0, &b.0).then_with(|| collate(&a.1, &b.1))
+        });
+    }
+}
+
+/// The value at `path` inside `item`.
+pub fn get_path<'a>(item: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(item, |value, key| value.get(*key))
+}
+
+pub fn get_path_mut<'a>(item: &'a mut Value, path: &[&str]) -> Option<&'a mut Value> {
+    path.iter().try_fold(item, |value, key| value.get_mut(*key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn relations_point_backwards_in_push_order_unless_deferrable() {
+        for (index, spec) in COLLECTIONS.iter().enumerate() {
+            for relation in spec.relations {
+                let target = COLLECTIONS
+                    .iter()
+                    .position(|s| s.name == relation.target)
+                    .unwrap();
+                assert!(
+                    target < index || relation.nullable_on_create,
+                    "{}.{:?} points at {} which is pushed later",
+                    spec.name,
+                    relation.path,
+                    relation.target
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn permissions_sort_like_locale_compare() {
+        let spec = spec("permissions").unwrap();
+        let mut items = vec![
+            json!({"role": "r", "collection": "foo", "action": "read", "_syncId": "1"}),
+            json!({"role": "r", "collection": "foo_bar", "action": "create", "_syncId": "2"}),
+            json!({"role": null, "collection": "a", "action": "read", "_syncId": "3"}),
+        ];
+        spec.sort(&mut items);
+        let ids: Vec<_> = items
+            .iter()
+            .map(|i| i["_syncId"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["3", "2", "1"]);
+    }
+
+    #[test]
+    fn labels() {
+        let roles = |id: &str| (id == "r1").then(|| "Editor".to_string());
+        let permission = json!({"role": "r1", "collection": "articles", "action": "read"});
+        assert_eq!(
+            spec("permissions").unwrap().label(&permission, &roles),
+            "Editor articles.read"
+        );
+        let public = json!({"role": null, "collection": "articles", "action": "read"});
+        assert_eq!(
+            spec("permissions").unwrap().label(&public, &roles),
+            "public articles.read"
+        );
+        assert_eq!(
+            spec("flows")
+                .unwrap()
+                .label(&json!({"name": "Old"}), &roles),
+            "\"Old\""
+        );
+    }
+}

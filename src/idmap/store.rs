@@ -1,0 +1,209 @@
+use super::{IdMapRow, id_string};
+use crate::directus::{Client, DirectusError, Request, chunks};
+use futures::future::try_join_all;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// The collection we keep SyncIds in when the server has no `directus-extension-sync`
+/// (Directus forbids the `directus_` prefix for user collections).
+pub const STORE_COLLECTION: &str = "sync_id_map";
+/// The extension's own table.
+const EXTENSION_TABLE: &str = "directus_sync_id_map";
+const EXTENSION_ROUTES: &str = "/directus-extension-sync/table";
+
+/// Where this instance keeps its id map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdMapStore {
+    /// `directus-extension-sync` is installed: its routes write (so the activity log stays as
+    /// the original tool left it); its table is read in one request through the items API.
+    Extension,
+    /// A hidden collection of ours, read and written in batches through the items API.
+    Collection { exists: bool },
+}
+
+impl IdMapStore {
+    pub async fn detect(client: &Client) -> Result<IdMapStore, DirectusError> {
+        let ping = format!("{EXTENSION_ROUTES}/__ping_test__/sync_id/__ping_test__");
+        match client.get(&ping).await {
+            Ok(_) => return Ok(IdMapStore::Extension),
+            Err(DirectusError::Api {
+                status: StatusCode::NOT_FOUND,
+                message,
+                ..
+            }) if message == "No id map found" => return Ok(IdMapStore::Extension),
+            Err(DirectusError::Api {
+                status: StatusCode::NOT_FOUND,
+                ..
+            })
+            | Err(DirectusError::Forbidden { .. }) => {}
+            Err(other) => return Err(other),
+        }
+        let exists = match client
+            .get(&format!("/collections/{STORE_COLLECTION}"))
+            .await
+        {
+            Ok(_) => true,
+            Err(DirectusError::Forbidden { .. })
+            | Err(DirectusError::Api {
+                status: StatusCode::NOT_FOUND,
+                ..
+            }) => false,
+            Err(other) => return Err(other),
+        };
+        Ok(IdMapStore::Collection { exists })
+    }
+
+    /// Names of the collections that hold id maps, to keep out of snapshots and schema diffs.
+    pub fn hidden_collections() -> [&'static str; 2] {
+        [EXTENSION_TABLE, STORE_COLLECTION]
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            IdMapStore::Extension => "the directus-extension-sync table",
+            IdMapStore::Collection { .. } => "the sync_id_map collection",
+        }
+    }
+
+    /// Every row, for every table, in one request (a missing store has none).
+    pub async fn load(&self, client: &Client) -> Result<Vec<IdMapRow>, DirectusError> {
+        let collection = match self {
+            IdMapStore::Extension => EXTENSION_TABLE,
+            IdMapStore::Collection { exists: false } => return Ok(Vec::new()),
+            IdMapStore::Collection { exists: true } => STORE_COLLECTION,
+        };
+        let path = format!("/items/{collection}");
+        let items = client
+            .list(&path, vec![("fields", "table,sync_id,local_id".into())])
+            .await?;
+        items
+            .iter()
+            .map(|item| {
+                let text = |key: &str| item.get(key).and_then(id_string);
+                match (text("table"), text("sync_id"), text("local_id")) {
+                    (Some(table), Some(sync_id), Some(local_id)) => Ok(IdMapRow {
+                        table,
+                        sync_id,
+                        local_id,
+                    }),
+                    _ => Err(DirectusError::InvalidResponse {
+                        method: Method::GET,
+                        path: path.clone(),
+                        detail: format!("an id-map row lacks table, sync_id or local_id: {item}"),
+                    }),
+                }
+            })
+            .collect()
+    }
+
+    /// Creates the store collection when it is missing (pull and push; diff never writes).
+    pub async fn ensure(&mut self, client: &Client) -> Result<(), DirectusError> {
+        if *self != (IdMapStore::Collection { exists: false }) {
+            return Ok(());
+        }
+        let text_field = |name: &str| {
+            json!({"field": name, "type": "string", "meta": {"readonly": true},
+                   "schema": {"is_nullable": false, "max_length": 255}})
+        };
+        let body = json!({
+            "collection": STORE_COLLECTION,
+            "meta": {
+                "hidden": true,
+                "icon": "sync",
+                "note": "directus-sync: the SyncIds of tracked configuration items. Do not edit.",
+                // Bookkeeping, not content: no activity or revisions for it.
+                "accountability": null
+            },
+            "schema": {},
+            "fields": [
+                {"field": "id", "type": "integer", "meta": {"hidden": true},
+                 "schema": {"is_primary_key": true, "has_auto_increment": true}},
+                text_field("table"),
+                text_field("sync_id"),
+                text_field("local_id"),
+                {"field": "created_at", "type": "timestamp", "meta": {"special": ["date-created"], "readonly": true}}
+            ]
+        });
+        client.post("/collections", &body).await?;
+        tracing::info!("created the hidden collection {STORE_COLLECTION} to keep SyncIds");
+        *self = IdMapStore::Collection { exists: true };
+        Ok(())
+    }
+
+    pub async fn insert(&self, client: &Client, rows: &[IdMapRow]) -> Result<(), DirectusError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        match self {
+            IdMapStore::Extension => {
+                try_join_all(rows.iter().map(|row| {
+                    let path = format!("{EXTENSION_ROUTES}/{}", row.table);
+                    async move {
+                        let body = json!({"local_id": row.local_id, "sync_id": row.sync_id});
+                        client.post(&path, &body).await
+                    }
+                }))
+                .await?;
+            }
+            IdMapStore::Collection { .. } => {
+                let values: Vec<Value> = rows
+                    .iter()
+                    .map(
+                        |r| json!({"table": r.table, "sync_id": r.sync_id, "local_id": r.local_id}),
+                    )
+                    .collect();
+                let path = format!("/items/{STORE_COLLECTION}");
+                for chunk in chunks(&values) {
+                    let body = Value::Array(chunk);
+                    client
+                        .json(
+                            Request::new(Method::POST, &path)
+                                .query("fields", "id")
+                                .body(&body),
+                        )
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn delete(&self, client: &Client, rows: &[IdMapRow]) -> Result<(), DirectusError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        match self {
+            IdMapStore::Extension => {
+                try_join_all(rows.iter().map(|row| {
+                    let path = format!("{EXTENSION_ROUTES}/{}/sync_id/{}", row.table, row.sync_id);
+                    async move { client.delete(&path, None).await }
+                }))
+                .await?;
+            }
+            IdMapStore::Collection { .. } => {
+                let path = format!("/items/{STORE_COLLECTION}");
+                let mut by_table: Vec<(&str, Vec<&str>)> = Vec::new();
+                for row in rows {
+                    match by_table.iter_mut().find(|(t, _)| *t == row.table) {
+                        Some((_, ids)) => ids.push(&row.sync_id),
+                        None => by_table.push((&row.table, vec![&row.sync_id])),
+                    }
+                }
+                for (table, sync_ids) in by_table {
+                    for ids in sync_ids.chunks(100) {
+                        let body = json!({"query": {"filter": {"_and": [
+                            {"table": {"_eq": table}}, {"sync_id": {"_in": ids}}
+                        ]}, "limit": -1}});
+                        client.delete(&path, Some(&body)).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets one item, by its local id or its SyncId (`helpers untrack`).
+    pub async fn untrack(&self, client: &Client, row: &IdMapRow) -> Result<(), DirectusError> {
+        self.delete(client, std::slice::from_ref(row)).await
+    }
+}

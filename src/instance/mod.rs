@@ -1,0 +1,98 @@
+//! The live state of an instance: the tracked collections' items, the id map and the admin
+//! role, read concurrently in one request per collection.
+
+use crate::collections::{CollectionSpec, IdPolicy};
+use crate::directus::{Client, DirectusError};
+use crate::idmap::{IdMap, IdMapStore, id_string};
+use futures::future::try_join_all;
+use serde_json::Value;
+use std::collections::HashMap;
+
+pub struct Instance {
+    pub store: IdMapStore,
+    pub id_map: IdMap,
+    /// Raw items (with their `id`) of each collection read, in the server's order.
+    pub items: HashMap<&'static str, Vec<Value>>,
+}
+
+/// One live item in dump form, with its local id and whether the id map knows it.
+#[derive(Debug, Clone)]
+pub struct LiveItem {
+    pub local_id: String,
+    pub sync_id: Option<String>,
+    pub raw: Value,
+}
+
+impl Instance {
+    pub async fn read(
+        client: &Client,
+        specs: &[&'static CollectionSpec],
+    ) -> Result<Instance, DirectusError> {
+        let store = IdMapStore::detect(client).await?;
+        let (admin_role, rows, lists) = tokio::try_join!(
+            admin_role(client),
+            store.load(client),
+            try_join_all(specs.iter().map(|spec| read_collection(client, spec))),
+        )?;
+        let mut items = HashMap::new();
+        for (spec, mut list) in specs.iter().zip(lists) {
+            if spec.name == "roles" {
+                // The role of the user running the tool stands for "the admin role" on every
+                // instance; it is never synced as an item.
+                list.retain(|item| item.get("id").and_then(id_string) != admin_role);
+            }
+            items.insert(spec.name, list);
+        }
+        tracing::debug!("read {} id-map rows from {}", rows.len(), store.describe());
+        Ok(Instance {
+            store,
+            id_map: IdMap::new(admin_role, rows),
+            items,
+        })
+    }
+
+    /// The live items of a collection with their SyncIds (when tracked).
+    pub fn live_items(&self, spec: &CollectionSpec) -> Vec<LiveItem> {
+        self.items
+            .get(spec.name)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|raw| {
+                        let local_id = raw.get("id").and_then(id_string)?;
+                        Some(LiveItem {
+                            sync_id: self.id_map.sync_id(spec.name, &local_id),
+                            local_id,
+                            raw: raw.clone(),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+async fn admin_role(client: &Client) -> Result<Option<String>, DirectusError> {
+    let me = client.get("/users/me?fields=role").await?;
+    Ok(me.get("role").and_then(id_string))
+}
+
+async fn read_collection(
+    client: &Client,
+    spec: &CollectionSpec,
+) -> Result<Vec<Value>, DirectusError> {
+    if spec.id_policy == IdPolicy::Singleton {
+        // Before anyone saves settings, Directus answers defaults with `id: null`: no item.
+        let item = client.get(spec.endpoint).await?;
+        let exists = item.get("id").is_some_and(|id| !id.is_null());
+        return Ok(if exists { vec![item] } else { Vec::new() });
+    }
+    let mut params = Vec::new();
+    if let Some(filter) = spec.filter {
+        params.push(("filter", filter().to_string()));
+    }
+    let mut items = client.list(spec.endpoint, params).await?;
+    // Directus 10 lists synthetic system permissions without an id: they are not rows.
+    items.retain(|item| item.get("id").is_some_and(|id| !id.is_null()));
+    Ok(items)
+}

@@ -1,0 +1,529 @@
+//! Executes a plan: schema first, then creates and updates in dependency order, then deletes
+//! in reverse order, each as batched requests. Id-map rows are written as soon as the ids are
+//! known, so that a push that fails midway leaves a state the next push converges from.
+
+use super::{Action, CollectionChanges, FieldChange, Plan};
+use crate::collections::{CollectionSpec, IdPolicy, get_path_mut};
+use crate::config::PreserveIds;
+use crate::directus::{Client, DirectusError, Request, chunks};
+use crate::idmap::{IdMapRow, id_string};
+use crate::instance::Instance;
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+use std::fmt;
+
+/// What a push has done so far.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct Applied {
+    pub schema: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub deleted: usize,
+    /// Untracked items taken over and dangling id-map rows removed.
+    pub tracked: usize,
+    pub untracked: usize,
+}
+
+impl fmt::Display for Applied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} schema changes, {} created, {} updated, {} deleted",
+            self.schema, self.created, self.updated, self.deleted
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{step}")]
+pub struct ApplyError {
+    pub step: String,
+    pub applied: Applied,
+    #[source]
+    pub source: DirectusError,
+}
+
+/// A relation field set to `null` on create or update, to be set once its target exists.
+struct FollowUp {
+    local_id: String,
+    field: String,
+    value: Value,
+}
+
+struct Executor<'a> {
+    client: &'a Client,
+    instance: &'a mut Instance,
+    preserve: &'a PreserveIds,
+    applied: Applied,
+}
+
+impl Plan {
+    pub async fn apply(
+        &self,
+        client: &Client,
+        instance: &mut Instance,
+        preserve: &PreserveIds,
+    ) -> Result<Applied, ApplyError> {
+        let mut executor = Executor {
+            client,
+            instance,
+            preserve,
+            applied: Applied::default(),
+        };
+        executor.run(self).await?;
+        Ok(executor.applied)
+    }
+}
+
+impl Executor<'_> {
+    fn fail<S: Into<String>>(&self, step: S) -> impl FnOnce(DirectusError) -> ApplyError + use<S> {
+        let (step, applied) = (step.into(), self.applied);
+        move |source| ApplyError {
+            step,
+            applied,
+            source,
+        }
+    }
+
+    async fn run(&mut self, plan: &Plan) -> Result<(), ApplyError> {
+        if let Some(schema) = &plan.schema {
+            schema
+                .apply(self.client)
+                .await
+                .map_err(self.fail("applying the schema"))?;
+            self.applied.schema = schema.changes().len();
+            tracing::info!("schema: applied {} changes", self.applied.schema);
+        }
+        let any_items = plan.collections.iter().any(|c| !c.items.is_empty());
+        if any_items {
+            let mut store = self.instance.store.clone();
+            store
+                .ensure(self.client)
+                .await
+                .map_err(self.fail("creating the id-map collection"))?;
+            self.instance.store = store;
+        }
+        let dangling: Vec<IdMapRow> = plan
+            .collections
+            .iter()
+            .flat_map(|c| c.dangling.iter().cloned())
+            .collect();
+        if !dangling.is_empty() {
+            self.remove_rows(&dangling, "removing dangling id-map rows")
+                .await?;
+            tracing::info!("removed {} dangling id-map rows", dangling.len());
+        }
+
+        let mut follow_ups = Vec::new();
+        for changes in &plan.collections {
+            self.clear_unique_links(changes).await?;
+            let mut pending = self.create(changes).await?;
+            pending.extend(self.update(changes).await?);
+            follow_ups.push((changes.spec, pending));
+        }
+        for (spec, pending) in follow_ups {
+            self.finish_follow_ups(spec, pending).await?;
+        }
+        for changes in plan.collections.iter().rev() {
+            self.delete(changes).await?;
+        }
+        for changes in &plan.collections {
+            let counts = changes.counts();
+            if counts.total() > 0 {
+                tracing::info!(
+                    "{}: {} created, {} updated, {} deleted",
+                    changes.spec.name,
+                    counts.create,
+                    counts.update,
+                    counts.delete
+                );
+            }
+        }
+        Ok(())
+    }
+
+    async fn insert_rows(&mut self, rows: Vec<IdMapRow>, step: &str) -> Result<(), ApplyError> {
+        let store = self.instance.store.clone();
+        store
+            .insert(self.client, &rows)
+            .await
+            .map_err(self.fail(step))?;
+        for row in rows {
+            self.instance
+                .id_map
+                .insert(&row.table, &row.sync_id, &row.local_id);
+        }
+        Ok(())
+    }
+
+    async fn remove_rows(&mut self, rows: &[IdMapRow], step: &str) -> Result<(), ApplyError> {
+        let store = self.instance.store.clone();
+        store
+            .delete(self.client, rows)
+            .await
+            .map_err(self.fail(step))?;
+        for row in rows {
+            self.instance.id_map.remove(&row.table, &row.sync_id);
+        }
+        Ok(())
+    }
+
+    /// Unique links (operations' `resolve`, `reject`) that will be reassigned or deleted are
+    /// cleared first, so that no new link collides with an old one.
+    async fn clear_unique_links(&mut self, changes: &CollectionChanges) -> Result<(), ApplyError> {
+        let spec = changes.spec;
+        for field in spec.unique_links {
+            let keys: Vec<Value> = changes
+                .items
+                .iter()
+                .filter_map(|change| match &change.action {
+                    Action::Update {
+                        local_id, changes, ..
+                    } if changes.iter().any(|c| c.field == *field) => Some(local_id),
+                    Action::Delete { local_id } => Some(local_id),
+                    _ => None,
+                })
+                .filter(|local_id| {
+                    self.live_value(spec, local_id, field)
+                        .is_some_and(|v| !v.is_null())
+                })
+                .map(|local_id| spec_id(spec, local_id))
+                .collect();
+            if keys.is_empty() {
+                continue;
+            }
+            let body = json!({"keys": keys, "data": {*field: null}});
+            self.client
+                .patch(spec.endpoint, &body)
+                .await
+                .map_err(self.fail(format!("{}: clearing {field} before relinking", spec.name)))?;
+        }
+        Ok(())
+    }
+
+    fn live_value(&self, spec: &CollectionSpec, local_id: &str, field: &str) -> Option<&Value> {
+        self.instance
+            .items
+            .get(spec.name)?
+            .iter()
+            .find(|item| item.get("id").and_then(id_string).as_deref() == Some(local_id))?
+            .get(field)
+    }
+
+    /// Maps a dump item (or a part of one) to a payload; relation fields whose target does not
+    /// exist yet are sent as `null` and returned as follow-ups.
+    fn payload(
+        &self,
+        spec: &CollectionSpec,
+        item: &Value,
+        local_id: Option<&str>,
+    ) -> (Value, Vec<(String, Value)>) {
+        let (mut payload, unresolved) = spec.to_local(item, &self.instance.id_map);
+        let mut deferred = Vec::new();
+        for missing in unresolved {
+            let field = missing.relation.path[0].to_string();
+            if deferred.iter().any(|(f, _)| *f == field) {
+                continue;
+            }
+            let value = item.get(&field).cloned().unwrap_or(Value::Null);
+            if missing.relation.path.len() == 1 {
+                if let Some(slot) = get_path_mut(&mut payload, missing.relation.path) {
+                    *slot = Value::Null;
+                }
+            } else if let Some(object) = payload.as_object_mut() {
+                // A nested reference: send the object without it, set it whole later.
+                object.shift_remove(&field);
+            }
+            deferred.push((field, value));
+        }
+        if let (Some(local_id), Some(object)) = (local_id, payload.as_object_mut()) {
+            object.insert("id".into(), spec_id(spec, local_id));
+        }
+        (payload, deferred)
+    }
+
+    async fn create(&mut self, changes: &CollectionChanges) -> Result<Vec<FollowUp>, ApplyError> {
+        let spec = changes.spec;
+        let creates: Vec<_> = changes
+            .items
+            .iter()
+            .filter(|c| matches!(c.action, Action::Create))
+            .collect();
+        if creates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let step = format!("{}: creating {} items", spec.name, creates.len());
+        let mut follow_ups = Vec::new();
+        if spec.id_policy == IdPolicy::Singleton {
+            for change in creates {
+                let (payload, deferred) = self.payload(spec, &change.item, None);
+                let saved = self
+                    .client
+                    .patch(spec.endpoint, &payload)
+                    .await
+                    .map_err(self.fail(step.clone()))?;
+                let local_id = saved
+                    .get("id")
+                    .and_then(id_string)
+                    .unwrap_or_else(|| "1".into());
+                self.insert_rows(vec![row(spec, &change.sync_id, &local_id)], &step)
+                    .await?;
+                follow_ups.extend(deferred.into_iter().map(|(field, value)| FollowUp {
+                    local_id: local_id.clone(),
+                    field,
+                    value,
+                }));
+                self.applied.created += 1;
+            }
+            return Ok(follow_ups);
+        }
+        // Ids we choose are recorded before the items exist: if the push dies in between, the
+        // rows are dangling and the next push removes them and creates again, never twice.
+        let chosen_ids: Option<Vec<String>> = match spec.id_policy {
+            IdPolicy::Generated => None,
+            _ if spec.keeps_ids(self.preserve) => {
+                Some(creates.iter().map(|c| c.sync_id.clone()).collect())
+            }
+            _ => Some(
+                creates
+                    .iter()
+                    .map(|_| uuid::Uuid::new_v4().to_string())
+                    .collect(),
+            ),
+        };
+        // Payloads first: references to items of this very batch are then unresolved, sent
+        // as null and linked afterwards, so that no item points at one not created yet.
+        let mut payloads = Vec::new();
+        let mut deferred_per_item = Vec::new();
+        for (index, change) in creates.iter().enumerate() {
+            let local_id = chosen_ids.as_ref().map(|ids| ids[index].as_str());
+            let (payload, deferred) = self.payload(spec, &change.item, local_id);
+            payloads.push(payload);
+            deferred_per_item.push(deferred);
+        }
+        if let Some(ids) = &chosen_ids {
+            let rows = creates
+                .iter()
+                .zip(ids)
+                .map(|(c, id)| row(spec, &c.sync_id, id))
+                .collect();
+            self.insert_rows(rows, &step).await?;
+        }
+        let mut created_ids: Vec<String> = Vec::new();
+        for chunk in chunks(&payloads) {
+            let count = chunk.len();
+            let body = Value::Array(chunk);
+            let saved = self
+                .client
+                .json(
+                    Request::new(Method::POST, spec.endpoint)
+                        .query("fields", spec.id_fields)
+                        .body(&body),
+                )
+                .await
+                .map_err(self.fail(step.clone()))?;
+            let mut ids: Vec<String> = saved
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|i| i.get("id").and_then(id_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if chosen_ids.is_none() {
+                if ids.len() != count {
+                    return Err(self.fail(step.clone())(DirectusError::InvalidResponse {
+                        method: Method::POST,
+                        path: spec.endpoint.into(),
+                        detail: format!("{count} items sent, {} ids returned", ids.len()),
+                    }));
+                }
+                // Database-generated keys grow in creation order, which is the order sent.
+                ids.sort_by_key(|id| id.parse::<u64>().unwrap_or(u64::MAX));
+                let start = created_ids.len();
+                let rows = creates[start..start + count]
+                    .iter()
+                    .zip(&ids)
+                    .map(|(c, id)| row(spec, &c.sync_id, id))
+                    .collect();
+                self.insert_rows(rows, &step).await?;
+            }
+            created_ids.extend(ids);
+            self.applied.created += count;
+        }
+        let local_ids = chosen_ids.unwrap_or(created_ids);
+        Ok(local_ids
+            .into_iter()
+            .zip(deferred_per_item)
+            .flat_map(|(local_id, deferred)| {
+                deferred.into_iter().map(move |(field, value)| FollowUp {
+                    local_id: local_id.clone(),
+                    field,
+                    value,
+                })
+            })
+            .collect())
+    }
+
+    async fn update(&mut self, changes: &CollectionChanges) -> Result<Vec<FollowUp>, ApplyError> {
+        let spec = changes.spec;
+        let step = format!("{}: updating", spec.name);
+        let mut adopted = Vec::new();
+        let mut first_pass = Vec::new();
+        let mut second_pass = Vec::new();
+        let mut follow_ups = Vec::new();
+        for change in &changes.items {
+            let Action::Update {
+                local_id,
+                changes: fields,
+                adopt,
+            } = &change.action
+            else {
+                continue;
+            };
+            if *adopt {
+                adopted.push(row(spec, &change.sync_id, local_id));
+            }
+            if fields.is_empty() {
+                continue;
+            }
+            let split = fields.len() > 1
+                && fields
+                    .iter()
+                    .any(|f| spec.update_first.contains(&f.field.as_str()));
+            let (early, late): (Vec<&FieldChange>, Vec<&FieldChange>) = fields
+                .iter()
+                .partition(|f| split && spec.update_first.contains(&f.field.as_str()));
+            for (pass, part) in [(&mut first_pass, early), (&mut second_pass, late)] {
+                if part.is_empty() {
+                    continue;
+                }
+                let partial: Map<String, Value> = part
+                    .iter()
+                    .map(|f| (f.field.clone(), f.new.clone()))
+                    .collect();
+                let (payload, deferred) =
+                    self.payload(spec, &Value::Object(partial), Some(local_id));
+                pass.push(payload);
+                follow_ups.extend(deferred.into_iter().map(|(field, value)| FollowUp {
+                    local_id: local_id.clone(),
+                    field,
+                    value,
+                }));
+            }
+            self.applied.updated += 1;
+        }
+        self.insert_rows(adopted, &step).await?;
+        for pass in [first_pass, second_pass] {
+            self.patch_batch(spec, pass, &step).await?;
+        }
+        Ok(follow_ups)
+    }
+
+    async fn patch_batch(
+        &self,
+        spec: &CollectionSpec,
+        payloads: Vec<Value>,
+        step: &str,
+    ) -> Result<(), ApplyError> {
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        if spec.id_policy == IdPolicy::Singleton {
+            for mut payload in payloads {
+                if let Some(object) = payload.as_object_mut() {
+                    object.shift_remove("id");
+                }
+                self.client
+                    .patch(spec.endpoint, &payload)
+                    .await
+                    .map_err(self.fail(step))?;
+            }
+            return Ok(());
+        }
+        for chunk in chunks(&payloads) {
+            let body = Value::Array(chunk);
+            self.client
+                .json(
+                    Request::new(Method::PATCH, spec.endpoint)
+                        .query("fields", spec.id_fields)
+                        .body(&body),
+                )
+                .await
+                .map_err(self.fail(step))?;
+        }
+        Ok(())
+    }
+
+    async fn finish_follow_ups(
+        &mut self,
+        spec: &CollectionSpec,
+        pending: Vec<FollowUp>,
+    ) -> Result<(), ApplyError> {
+        let step = format!("{}: linking", spec.name);
+        let mut payloads: Vec<Value> = Vec::new();
+        for follow_up in pending {
+            let partial = json!({ follow_up.field.clone(): follow_up.value });
+            let (payload, deferred) = self.payload(spec, &partial, Some(&follow_up.local_id));
+            if let Some((field, value)) = deferred.first() {
+                return Err(self.fail(step)(DirectusError::InvalidResponse {
+                    method: Method::PATCH,
+                    path: spec.endpoint.into(),
+                    detail: format!("{field} still refers to a missing item: {value}"),
+                }));
+            }
+            payloads.push(payload);
+        }
+        self.patch_batch(spec, payloads, &step).await
+    }
+
+    async fn delete(&mut self, changes: &CollectionChanges) -> Result<(), ApplyError> {
+        let spec = changes.spec;
+        let deletes: Vec<(&str, &str)> = changes
+            .items
+            .iter()
+            .filter_map(|c| match &c.action {
+                Action::Delete { local_id } => Some((c.sync_id.as_str(), local_id.as_str())),
+                _ => None,
+            })
+            .collect();
+        if deletes.is_empty() {
+            return Ok(());
+        }
+        let step = format!("{}: deleting {} items", spec.name, deletes.len());
+        let keys: Vec<Value> = deletes
+            .iter()
+            .map(|(_, local)| spec_id(spec, local))
+            .collect();
+        for chunk in keys.chunks(100) {
+            let body = Value::Array(chunk.to_vec());
+            self.client
+                .delete(spec.endpoint, Some(&body))
+                .await
+                .map_err(self.fail(step.clone()))?;
+            self.applied.deleted += chunk.len();
+        }
+        let rows: Vec<IdMapRow> = deletes
+            .iter()
+            .map(|(sync_id, local_id)| row(spec, sync_id, local_id))
+            .collect();
+        self.remove_rows(&rows, &step).await
+    }
+}
+
+fn row(spec: &CollectionSpec, sync_id: &str, local_id: &str) -> IdMapRow {
+    IdMapRow {
+        table: spec.name.to_string(),
+        sync_id: sync_id.to_string(),
+        local_id: local_id.to_string(),
+    }
+}
+
+/// A local id as Directus expects it in a body: integer keys as numbers.
+fn spec_id(spec: &CollectionSpec, local_id: &str) -> Value {
+    match (spec.id_policy, local_id.parse::<u64>()) {
+        (IdPolicy::Generated | IdPolicy::Singleton, Ok(number)) => json!(number),
+        _ => json!(local_id),
+    }
+}
