@@ -3,42 +3,9 @@
 
 mod support;
 
-use serde_json::json;
 use std::path::Path;
 use support::DirectusInstance;
-
-/// A custom collection with several field types and a many-to-one relation.
-fn seed_blog_schema(instance: &DirectusInstance) {
-    instance.post(
-        "/collections",
-        &json!({"collection": "authors", "schema": {}, "meta": {"icon": "person"},
-                "fields": [{"field": "id", "type": "integer", "meta": {"hidden": true},
-                            "schema": {"is_primary_key": true, "has_auto_increment": true}},
-                           {"field": "name", "type": "string"}]}),
-    );
-    instance.post(
-        "/collections",
-        &json!({"collection": "articles", "schema": {}, "meta": {"note": "Blog posts"},
-                "fields": [{"field": "id", "type": "uuid", "meta": {"special": ["uuid"], "hidden": true},
-                            "schema": {"is_primary_key": true}},
-                           {"field": "title", "type": "string", "schema": {"max_length": 200}}]}),
-    );
-    for field in [
-        json!({"field": "body", "type": "text", "meta": {"interface": "input-rich-text-html"}}),
-        json!({"field": "published", "type": "boolean", "schema": {"default_value": false}}),
-        json!({"field": "rating", "type": "float"}),
-        json!({"field": "published_at", "type": "timestamp"}),
-        json!({"field": "tags", "type": "json", "meta": {"special": ["cast-json"], "interface": "tags"}}),
-        json!({"field": "author", "type": "integer", "meta": {"interface": "select-dropdown-m2o"}}),
-    ] {
-        instance.post("/fields/articles", &field);
-    }
-    instance.post(
-        "/relations",
-        &json!({"collection": "articles", "field": "author", "related_collection": "authors",
-                "schema": {"on_delete": "SET NULL"}}),
-    );
-}
+use support::seed::blog_schema as seed_blog_schema;
 
 fn files_below(root: &Path) -> Vec<String> {
     let mut files = Vec::new();

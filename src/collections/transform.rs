@@ -140,7 +140,10 @@ mod tests {
             json!({"name": "n", "resolve": "op-s", "reject": null, "flow": "flow-s",
                    "options": {"flow": "flow-s"}, "_syncId": "sync-x"})
         );
-        assert_eq!(dump.as_object().unwrap().keys().next_back().unwrap(), "_syncId");
+        assert_eq!(
+            dump.as_object().unwrap().keys().next_back().unwrap(),
+            "_syncId"
+        );
 
         let (payload, unresolved) = operations.to_local(&dump, &id_map());
         assert_eq!(payload["options"]["flow"], "flow-l");

@@ -1,10 +1,164 @@
 use super::Context;
-use crate::cli::{CommandError, ExitCode, HelpersCommand};
+use crate::cli::{CommandError, ExitCode, HelpersCommand, Keep, RemoveDuplicatesArgs, UntrackArgs};
+use crate::collections::spec;
+use crate::config::TRACKED_COLLECTIONS;
+use crate::idmap::{IdMap, IdMapRow, IdMapStore, id_string};
+use crate::instance::read_collection;
+use serde_json::{Value, json};
 
-pub async fn run(_context: &Context, command: &HelpersCommand) -> Result<ExitCode, CommandError> {
-    let name = match command {
-        HelpersCommand::Untrack(_) => "helpers untrack",
-        HelpersCommand::RemovePermissionDuplicates(_) => "helpers remove-permission-duplicates",
+pub async fn run(context: &Context, command: &HelpersCommand) -> Result<ExitCode, CommandError> {
+    match command {
+        HelpersCommand::Untrack(args) => untrack(context, args).await,
+        HelpersCommand::RemovePermissionDuplicates(args) => remove_duplicates(context, args).await,
+    }
+}
+
+/// Forgets the SyncId of one item: the item stays, and the next pull tracks it afresh.
+async fn untrack(context: &Context, args: &UntrackArgs) -> Result<ExitCode, CommandError> {
+    if spec(&args.collection).is_none() {
+        return Err(CommandError::user(format!(
+            "unknown collection {:?}; expected one of {}",
+            args.collection,
+            TRACKED_COLLECTIONS.join(", ")
+        )));
+    }
+    let connection = context.connect(false).await?;
+    let client = &connection.client;
+    let store = IdMapStore::detect(client).await?;
+    let id_map = IdMap::new(None, store.load(client).await?);
+    let table = args.collection.as_str();
+    let found = match (&args.id, &args.sync_id) {
+        (Some(local_id), _) => id_map
+            .sync_id(table, local_id)
+            .map(|sync_id| (sync_id, local_id.clone())),
+        (None, Some(sync_id)) => id_map
+            .local_id(table, sync_id)
+            .map(|local_id| (sync_id.clone(), local_id)),
+        (None, None) => None,
     };
-    Err(CommandError::user(format!("{name} is not implemented yet")))
+    match found {
+        Some((sync_id, local_id)) => {
+            let row = IdMapRow {
+                table: table.to_string(),
+                sync_id: sync_id.clone(),
+                local_id: local_id.clone(),
+            };
+            store.untrack(client, &row).await?;
+            tracing::info!("untracked {table} {local_id} (SyncId {sync_id})");
+        }
+        None => tracing::info!(
+            "{table} {} was not tracked; nothing to do",
+            args.id
+                .as_deref()
+                .or(args.sync_id.as_deref())
+                .unwrap_or_default()
+        ),
+    }
+    context.finish(&connection);
+    Ok(ExitCode::Success)
+}
+
+/// Permissions sharing role, collection and action, grouped in the order first seen; each
+/// group's rows ordered by id.
+fn duplicate_groups(permissions: &[Value]) -> Vec<((Value, Value, Value), Vec<u64>)> {
+    let mut groups: Vec<((Value, Value, Value), Vec<u64>)> = Vec::new();
+    for permission in permissions {
+        let Some(id) = permission.get("id").and_then(Value::as_u64) else {
+            continue;
+        };
+        let field = |name: &str| permission.get(name).cloned().unwrap_or(Value::Null);
+        let key = (field("role"), field("collection"), field("action"));
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, ids)) => ids.push(id),
+            None => groups.push((key, vec![id])),
+        }
+    }
+    groups.retain(|(_, ids)| ids.len() > 1);
+    groups.iter_mut().for_each(|(_, ids)| ids.sort_unstable());
+    groups
+}
+
+/// Deletes all but one permission of each duplicated group, over plain REST (the extension's
+/// helper fails on Directus 10). The survivor keeps a SyncId if any of its group had one.
+async fn remove_duplicates(
+    context: &Context,
+    args: &RemoveDuplicatesArgs,
+) -> Result<ExitCode, CommandError> {
+    let connection = context.connect(false).await?;
+    let client = &connection.client;
+    let permissions_spec = spec("permissions").expect("permissions are tracked");
+    let permissions = read_collection(client, permissions_spec).await?;
+    let groups = duplicate_groups(&permissions);
+    if groups.is_empty() {
+        tracing::info!("no duplicated permissions");
+        context.finish(&connection);
+        return Ok(ExitCode::Success);
+    }
+    let store = IdMapStore::detect(client).await?;
+    let id_map = IdMap::new(None, store.load(client).await?);
+    let mut doomed = Vec::new();
+    let mut stale_rows = Vec::new();
+    let mut new_rows = Vec::new();
+    for ((role, collection, action), ids) in &groups {
+        let keep = match args.keep {
+            Keep::First => ids[0],
+            Keep::Last => ids[ids.len() - 1],
+        };
+        let removed: Vec<u64> = ids.iter().copied().filter(|id| *id != keep).collect();
+        let row_of = |id: u64| {
+            id_map
+                .sync_id("permissions", &id.to_string())
+                .map(|sync_id| IdMapRow {
+                    table: "permissions".into(),
+                    sync_id,
+                    local_id: id.to_string(),
+                })
+        };
+        let removed_rows: Vec<IdMapRow> = removed.iter().filter_map(|id| row_of(*id)).collect();
+        if row_of(keep).is_none()
+            && let Some(inherited) = removed_rows.first()
+        {
+            new_rows.push(IdMapRow {
+                local_id: keep.to_string(),
+                ..inherited.clone()
+            });
+        }
+        stale_rows.extend(removed_rows);
+        tracing::info!(
+            "deleting {} duplicated permissions for role {}, collection {}, action {} (keeping {keep})",
+            removed.len(),
+            role.as_str().unwrap_or("null"),
+            id_string(collection).unwrap_or_default(),
+            id_string(action).unwrap_or_default()
+        );
+        doomed.extend(removed);
+    }
+    for chunk in doomed.chunks(100) {
+        client.delete("/permissions", Some(&json!(chunk))).await?;
+    }
+    store.delete(client, &stale_rows).await?;
+    store.insert(client, &new_rows).await?;
+    context.finish(&connection);
+    Ok(ExitCode::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_duplicates_in_first_seen_order() {
+        let permissions = vec![
+            json!({"id": 5, "role": "r", "collection": "a", "action": "read"}),
+            json!({"id": 2, "role": null, "collection": "a", "action": "read"}),
+            json!({"id": 3, "role": "r", "collection": "a", "action": "read"}),
+            json!({"id": 4, "role": null, "collection": "a", "action": "read"}),
+            json!({"id": 6, "role": "r", "collection": "b", "action": "read"}),
+            json!({"role": "r", "collection": "a", "action": "read"}),
+        ];
+        let groups = duplicate_groups(&permissions);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].1, vec![3, 5]);
+        assert_eq!(groups[1].1, vec![2, 4]);
+    }
 }

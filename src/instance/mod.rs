@@ -77,7 +77,8 @@ async fn admin_role(client: &Client) -> Result<Option<String>, DirectusError> {
     Ok(me.get("role").and_then(id_string))
 }
 
-async fn read_collection(
+/// Every item of one collection, as Directus stores them.
+pub async fn read_collection(
     client: &Client,
     spec: &CollectionSpec,
 ) -> Result<Vec<Value>, DirectusError> {
@@ -92,7 +93,60 @@ async fn read_collection(
         params.push(("filter", filter().to_string()));
     }
     let mut items = client.list(spec.endpoint, params).await?;
+    if spec.name == "permissions" {
+        items = split_merged_permissions(client, items).await?;
+    }
     // Directus 10 lists synthetic system permissions without an id: they are not rows.
     items.retain(|item| item.get("id").is_some_and(|id| !id.is_null()));
     Ok(items)
+}
+
+/// Directus 10 merges permissions that share role, collection and action into one entry
+/// without an id when the reader has app access (directus/directus#21965), hiding the
+/// duplicates. Aggregates are not merged: each hidden row is found as the smallest id above the
+/// last one found, then read by id.
+async fn split_merged_permissions(
+    client: &Client,
+    items: Vec<Value>,
+) -> Result<Vec<Value>, DirectusError> {
+    use crate::directus::Request;
+    use reqwest::Method;
+    use serde_json::json;
+
+    let (mut rows, merged): (Vec<Value>, Vec<Value>) = items.into_iter().partition(|item| {
+        item.get("id").is_some_and(|id| !id.is_null())
+            || item.get("system").and_then(Value::as_bool) == Some(true)
+    });
+    for group in merged {
+        let role = match group.get("role") {
+            Some(Value::String(role)) => json!({"_eq": role}),
+            _ => json!({"_null": true}),
+        };
+        tracing::debug!(
+            "reading merged duplicate permissions of {} {} one by one",
+            group["collection"],
+            group["action"]
+        );
+        let mut last = 0;
+        loop {
+            let filter = json!({"_and": [
+                {"role": role},
+                {"collection": {"_eq": group.get("collection")}},
+                {"action": {"_eq": group.get("action")}},
+                {"id": {"_gt": last}}
+            ]});
+            let request = Request::new(Method::GET, "/permissions")
+                .query("aggregate[min]", "id")
+                .query("filter", filter.to_string());
+            let answer = client.json(request).await?;
+            let next = answer
+                .as_array()
+                .and_then(|a| a.iter().find_map(|r| r.pointer("/min/id")))
+                .and_then(|id| id.as_u64().or_else(|| id.as_str()?.parse().ok()));
+            let Some(id) = next else { break };
+            rows.push(client.get(&format!("/permissions/{id}")).await?);
+            last = id;
+        }
+    }
+    Ok(rows)
 }

@@ -15,6 +15,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod seed;
+
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};

@@ -1,0 +1,500 @@
+//! The ten tracked collections against real Directus instances: pull, diff and push, item by
+//! item, with the request budgets that keep them fast.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::path::Path;
+use support::DirectusInstance;
+use support::seed::{activity_count, all_collections};
+
+const COLLECTIONS: [&str; 10] = [
+    "dashboards",
+    "flows",
+    "folders",
+    "operations",
+    "panels",
+    "permissions",
+    "presets",
+    "roles",
+    "settings",
+    "translations",
+];
+
+fn two_instances() -> (DirectusInstance, DirectusInstance) {
+    std::thread::scope(|s| {
+        let a = s.spawn(DirectusInstance::start);
+        let b = s.spawn(DirectusInstance::start);
+        (a.join().unwrap(), b.join().unwrap())
+    })
+}
+
+/// Runs the CLI; returns stdout and the request count from the closing line.
+fn run(instance: &DirectusInstance, dir: &Path, args: &[&str], code: i32) -> (String, usize) {
+    let output = instance.cli(dir).args(args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let requests = stderr
+        .lines()
+        .filter_map(|line| {
+            line.split_once(" s (")?
+                .1
+                .split_once(" requests")?
+                .0
+                .parse()
+                .ok()
+        })
+        .next_back()
+        .unwrap_or(0);
+    (stdout, requests)
+}
+
+fn collection_file(dir: &Path, name: &str) -> Vec<Value> {
+    let path = dir.join(format!("directus-config/collections/{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn write_collection(dir: &Path, name: &str, items: &[Value]) {
+    let path = dir.join(format!("directus-config/collections/{name}.json"));
+    std::fs::write(path, serde_json::to_string_pretty(items).unwrap()).unwrap();
+}
+
+fn sorted(mut items: Vec<Value>) -> Vec<Value> {
+    items.sort_by(|a, b| a["_syncId"].as_str().cmp(&b["_syncId"].as_str()));
+    items
+}
+
+fn find<'a>(items: &'a mut [Value], field: &str, value: &str) -> &'a mut Value {
+    items
+        .iter_mut()
+        .find(|item| item[field] == value)
+        .unwrap_or_else(|| panic!("no item with {field} = {value}"))
+}
+
+#[test]
+fn pull_push_pull_between_instances_is_identical_and_idempotent() {
+    let (a, b) = two_instances();
+    all_collections(&a);
+    let from_a = tempfile::tempdir().unwrap();
+    let from_b = tempfile::tempdir().unwrap();
+
+    run(&a, from_a.path(), &["pull"], 0);
+    // Steady state: every item tracked (a first pull with the extension also posts one id-map
+    // row per new item, which its routes only take one at a time).
+    let (_, pull_requests) = run(&a, from_a.path(), &["pull"], 0);
+    for name in COLLECTIONS {
+        assert!(
+            !collection_file(from_a.path(), name).is_empty(),
+            "{name} has items"
+        );
+    }
+    let operations = collection_file(from_a.path(), "operations");
+    let keys: Vec<&str> = operations
+        .iter()
+        .map(|o| o["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "log_done",
+            "log_failure",
+            "log_middle",
+            "log_start",
+            "run_callee"
+        ]
+    );
+    let flows = collection_file(from_a.path(), "flows");
+    let callee = flows.iter().find(|f| f["name"] == "Callee").unwrap();
+    let run_callee = operations
+        .iter()
+        .find(|o| o["key"] == "run_callee")
+        .unwrap();
+    assert_eq!(
+        run_callee["options"]["flow"], callee["_syncId"],
+        "nested flow id is a SyncId"
+    );
+    let permissions = collection_file(from_a.path(), "permissions");
+    assert!(
+        permissions.iter().any(|p| p["role"].is_null()),
+        "public permission kept"
+    );
+    let settings = collection_file(from_a.path(), "settings");
+    let roles = collection_file(from_a.path(), "roles");
+    let viewer = roles.iter().find(|r| r["name"] == "Viewer").unwrap();
+    assert_eq!(settings[0]["public_registration_role"], viewer["_syncId"]);
+    assert!(
+        roles.iter().all(|r| r["name"] != "Administrator"),
+        "admin role never tracked"
+    );
+    assert!(
+        roles.iter().all(|r| r.get("users").is_none()),
+        "ignored field dropped"
+    );
+
+    let (diff, diff_requests) = run(&a, from_a.path(), &["diff", "--exit-code"], 0);
+    assert_eq!(diff, "0 to create, 0 to update, 0 to delete\n");
+    assert!(pull_requests <= 40, "pull sent {pull_requests} requests");
+    assert!(diff_requests <= 25, "diff sent {diff_requests} requests");
+
+    let (plan, _) = run(&b, from_a.path(), &["diff", "--exit-code"], 2);
+    assert!(plan.contains("+ roles \"Editor\""), "{plan}");
+    assert!(
+        plan.contains("+ permissions public articles.read"),
+        "{plan}"
+    );
+    run(&b, from_a.path(), &["push"], 0);
+    run(&b, from_a.path(), &["diff", "--exit-code"], 0);
+
+    run(&b, from_b.path(), &["pull"], 0);
+    for name in COLLECTIONS {
+        let file = format!("directus-config/collections/{name}.json");
+        assert_eq!(
+            std::fs::read_to_string(from_a.path().join(&file)).unwrap(),
+            std::fs::read_to_string(from_b.path().join(&file)).unwrap(),
+            "{file} differs between A and B"
+        );
+    }
+
+    // Pushing a dump onto the instance it came from writes nothing at all.
+    for instance in [&a, &b] {
+        let before = activity_count(instance);
+        let (plan, _) = run(instance, from_a.path(), &["push"], 0);
+        assert_eq!(plan, "0 to create, 0 to update, 0 to delete\n");
+        assert_eq!(activity_count(instance), before, "no activity rows written");
+    }
+}
+
+#[test]
+fn edits_in_the_dump_apply_exactly_and_a_second_push_writes_nothing() {
+    let instance = DirectusInstance::start();
+    all_collections(&instance);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    run(&instance, dir, &["pull"], 0);
+
+    // Roles: update Editor, create Reviewer, delete Viewer with its permissions.
+    let mut roles = collection_file(dir, "roles");
+    find(&mut roles, "name", "Editor")["description"] = json!("Writes and edits articles");
+    let viewer = find(&mut roles, "name", "Viewer")["_syncId"].clone();
+    roles.retain(|r| r["_syncId"] != viewer);
+    let reviewer = "9b1c7d8e-0000-4000-8000-000000000001";
+    roles.push(json!({"name": "Reviewer", "icon": "rate_review", "description": null, "ip_access": null,
+                      "enforce_tfa": false, "admin_access": false, "app_access": true, "_syncId": reviewer}));
+    write_collection(dir, "roles", &roles);
+    let mut permissions = collection_file(dir, "permissions");
+    permissions.retain(|p| p["role"] != viewer);
+    permissions.push(
+        json!({"role": reviewer, "collection": "articles", "action": "read",
+                            "permissions": {}, "validation": null, "presets": null, "fields": ["*"],
+                            "_syncId": "9b1c7d8e-0000-4000-8000-000000000002"}),
+    );
+    write_collection(dir, "permissions", &permissions);
+    // Settings pointed at Viewer: point them at the new role.
+    let mut settings = collection_file(dir, "settings");
+    settings[0]["public_registration_role"] = json!(reviewer);
+    write_collection(dir, "settings", &settings);
+
+    // Operations: rename the chain and reverse it (start → done → middle), which reassigns
+    // every unique `resolve` link.
+    let mut operations = collection_file(dir, "operations");
+    let sync_of = |ops: &mut [Value], key: &str| find(ops, "key", key)["_syncId"].clone();
+    let (_start, middle, done) = (
+        sync_of(&mut operations, "log_start"),
+        sync_of(&mut operations, "log_middle"),
+        sync_of(&mut operations, "log_done"),
+    );
+    for (key, name, resolve) in [
+        ("log_start", "Step one", done.clone()),
+        ("log_done", "Step two", middle.clone()),
+        ("log_middle", "Step three", Value::Null),
+    ] {
+        let op = find(&mut operations, "key", key);
+        op["name"] = json!(name);
+        op["key"] = json!(format!("step_{}", &key[4..]));
+        op["resolve"] = resolve;
+    }
+    write_collection(dir, "operations", &operations);
+
+    // Translations: update one, delete one, create one.
+    let mut translations = collection_file(dir, "translations");
+    find(&mut translations, "value", "Bonjour")["value"] = json!("Salut");
+    translations.retain(|t| t["key"] != "farewell");
+    translations.push(
+        json!({"language": "de-DE", "key": "greeting", "value": "Hallo",
+                             "_syncId": "9b1c7d8e-0000-4000-8000-000000000003"}),
+    );
+    write_collection(dir, "translations", &translations);
+
+    // The dashboard goes, with its panels; a folder is added under an existing one.
+    write_collection(dir, "dashboards", &[]);
+    write_collection(dir, "panels", &[]);
+    let mut folders = collection_file(dir, "folders");
+    let logos = find(&mut folders, "name", "Logos")["_syncId"].clone();
+    folders.push(json!({"name": "New logos", "parent": logos, "_syncId": "9b1c7d8e-0000-4000-8000-000000000004"}));
+    write_collection(dir, "folders", &folders);
+
+    let (plan, _) = run(&instance, dir, &["diff", "--exit-code"], 2);
+    assert!(
+        plan.contains(
+            "~ roles \"Editor\": description \"Writes articles\" → \"Writes and edits articles\""
+        ),
+        "{plan}"
+    );
+    assert!(plan.contains("- roles \"Viewer\""), "{plan}");
+    assert!(plan.contains("+ roles \"Reviewer\""), "{plan}");
+    assert!(plan.contains("- permissions Viewer authors.read"), "{plan}");
+    assert!(plan.contains("- panels \"Articles\""), "{plan}");
+    assert!(
+        plan.ends_with("4 to create, 6 to update, 7 to delete\n"),
+        "{plan}"
+    );
+
+    let (json_plan, _) = run(&instance, dir, &["diff", "--format", "json"], 0);
+    let json_plan: Value = serde_json::from_str(&json_plan).expect("diff --format json is JSON");
+    assert_eq!(
+        json_plan["summary"],
+        json!({"create": 4, "update": 6, "delete": 7})
+    );
+
+    run(&instance, dir, &["push"], 0);
+    let (after, _) = run(&instance, dir, &["diff", "--exit-code"], 0);
+    assert_eq!(after, "0 to create, 0 to update, 0 to delete\n");
+
+    // What Directus holds now is exactly the edited dump.
+    let again = tempfile::tempdir().unwrap();
+    run(&instance, again.path(), &["pull"], 0);
+    for name in COLLECTIONS {
+        assert_eq!(
+            sorted(collection_file(again.path(), name)),
+            sorted(collection_file(dir, name)),
+            "{name} on the instance differs from the edited dump"
+        );
+    }
+    let viewers = instance.get("/roles?filter[name][_eq]=Viewer");
+    assert_eq!(viewers, json!([]), "Viewer deleted");
+    let chain =
+        instance.get("/operations?filter[key][_starts_with]=step_&fields=key,resolve.key&sort=key");
+    assert_eq!(
+        chain,
+        json!([{"key": "step_done", "resolve": {"key": "step_middle"}},
+               {"key": "step_middle", "resolve": null},
+               {"key": "step_start", "resolve": {"key": "step_done"}}])
+    );
+
+    let before = activity_count(&instance);
+    let (plan, _) = run(&instance, dir, &["push"], 0);
+    assert_eq!(plan, "0 to create, 0 to update, 0 to delete\n");
+    assert_eq!(
+        activity_count(&instance),
+        before,
+        "the second push writes nothing"
+    );
+}
+
+#[test]
+fn a_missing_or_malformed_collection_file_stops_before_any_change() {
+    let instance = DirectusInstance::start();
+    all_collections(&instance);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    run(&instance, dir, &["pull"], 0);
+    let roles_before = instance.get("/roles?fields=id&sort=id");
+    let activity_before = activity_count(&instance);
+
+    let roles = dir.join("directus-config/collections/roles.json");
+    std::fs::remove_file(&roles).unwrap();
+    let output = instance.cli(dir).arg("push").output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("collections/roles.json is missing"),
+        "{stderr}"
+    );
+
+    std::fs::write(&roles, "[{\"name\": \"Editor\",").unwrap();
+    for command in ["diff", "push"] {
+        let output = instance.cli(dir).arg(command).output().unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("collections/roles.json is not valid JSON"),
+            "{stderr}"
+        );
+    }
+    std::fs::write(&roles, "{\"name\": \"Editor\"}").unwrap();
+    let output = instance.cli(dir).arg("push").output().unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("roles.json: expected a JSON array"));
+
+    assert_eq!(
+        instance.get("/roles?fields=id&sort=id"),
+        roles_before,
+        "nothing deleted"
+    );
+    assert_eq!(
+        activity_count(&instance),
+        activity_before,
+        "nothing written"
+    );
+}
+
+#[test]
+fn only_exclude_and_preserved_ids() {
+    let (a, b) = two_instances();
+    all_collections(&a);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    run(
+        &a,
+        dir,
+        &["pull", "-o", "roles,permissions", "--preserve-ids", "roles"],
+        0,
+    );
+    let files: Vec<String> = std::fs::read_dir(dir.join("directus-config/collections"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let roles = collection_file(dir, "roles");
+    let live_roles = a.get("/roles?filter[name][_eq]=Editor&fields=id");
+    let editor = roles.iter().find(|r| r["name"] == "Editor").unwrap();
+    assert_eq!(
+        editor["_syncId"], live_roles[0]["id"],
+        "preserved id is the SyncId"
+    );
+
+    run(
+        &b,
+        dir,
+        &[
+            "push",
+            "-o",
+            "roles",
+            "--preserve-ids",
+            "roles",
+            "--no-snapshot",
+        ],
+        0,
+    );
+    let pushed = b.get("/roles?filter[name][_eq]=Editor&fields=id");
+    assert_eq!(
+        pushed[0]["id"], editor["_syncId"],
+        "the role keeps its id on B"
+    );
+    assert_eq!(
+        b.get(
+            "/permissions?filter[role][_eq]={}&fields=id"
+                .replace("{}", editor["_syncId"].as_str().unwrap())
+                .as_str()
+        ),
+        json!([])
+    );
+}
+
+#[test]
+fn helpers_untrack_and_remove_permission_duplicates() {
+    let instance = DirectusInstance::start();
+    support::seed::blog_schema(&instance);
+    let role = instance.post("/roles", &json!({"name": "Dup"}))["id"].clone();
+    for fields in [["id"], ["title"], ["body"]] {
+        instance.post(
+            "/permissions",
+            &json!({"role": role, "collection": "articles", "action": "read", "fields": fields}),
+        );
+    }
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    run(
+        &instance,
+        dir,
+        &["pull", "-o", "roles,permissions", "--no-specs"],
+        0,
+    );
+    let tracked = collection_file(dir, "permissions");
+    assert_eq!(tracked.len(), 3);
+
+    run(
+        &instance,
+        dir,
+        &["helpers", "remove-permission-duplicates", "--keep", "first"],
+        0,
+    );
+    let left = instance.get(
+        "/permissions?filter[collection][_eq]=articles&fields=id,fields,role,collection,action",
+    );
+    assert_eq!(left.as_array().unwrap().len(), 1, "{left}");
+    assert_eq!(left[0]["fields"], json!(["id"]));
+    run(
+        &instance,
+        dir,
+        &["pull", "-o", "roles,permissions", "--no-specs"],
+        0,
+    );
+    let after = collection_file(dir, "permissions");
+    assert_eq!(after.len(), 1);
+    assert!(
+        tracked.iter().any(|p| p["_syncId"] == after[0]["_syncId"]),
+        "the survivor keeps a SyncId"
+    );
+
+    let role_sync = collection_file(dir, "roles")[0]["_syncId"].clone();
+    run(
+        &instance,
+        dir,
+        &[
+            "helpers",
+            "untrack",
+            "--collection",
+            "roles",
+            "--sync-id",
+            role_sync.as_str().unwrap(),
+        ],
+        0,
+    );
+    run(
+        &instance,
+        dir,
+        &["pull", "-o", "roles,permissions", "--no-specs"],
+        0,
+    );
+    let roles = collection_file(dir, "roles");
+    assert_ne!(
+        roles[0]["_syncId"], role_sync,
+        "an untracked item gets a new SyncId"
+    );
+    run(
+        &instance,
+        dir,
+        &[
+            "helpers",
+            "untrack",
+            "--collection",
+            "roles",
+            "--id",
+            role.as_str().unwrap(),
+        ],
+        0,
+    );
+    run(
+        &instance,
+        dir,
+        &[
+            "pull",
+            "-o",
+            "roles",
+            "--no-specs",
+            "--preserve-ids",
+            "roles",
+        ],
+        0,
+    );
+    assert_eq!(
+        collection_file(dir, "roles")[0]["_syncId"],
+        role,
+        "re-tracked with its own id"
+    );
+}

@@ -1,0 +1,152 @@
+//! Known configurations to start tests from, written through Directus' REST API.
+
+use super::DirectusInstance;
+use serde_json::{Value, json};
+
+/// A custom collection with several field types and a many-to-one relation.
+pub fn blog_schema(instance: &DirectusInstance) {
+    instance.post(
+        "/collections",
+        &json!({"collection": "authors", "schema": {}, "meta": {"icon": "person"},
+                "fields": [{"field": "id", "type": "integer", "meta": {"hidden": true},
+                            "schema": {"is_primary_key": true, "has_auto_increment": true}},
+                           {"field": "name", "type": "string"}]}),
+    );
+    instance.post(
+        "/collections",
+        &json!({"collection": "articles", "schema": {}, "meta": {"note": "Blog posts"},
+                "fields": [{"field": "id", "type": "uuid", "meta": {"special": ["uuid"], "hidden": true},
+                            "schema": {"is_primary_key": true}},
+                           {"field": "title", "type": "string", "schema": {"max_length": 200}}]}),
+    );
+    for field in [
+        json!({"field": "body", "type": "text", "meta": {"interface": "input-rich-text-html"}}),
+        json!({"field": "published", "type": "boolean", "schema": {"default_value": false}}),
+        json!({"field": "rating", "type": "float"}),
+        json!({"field": "published_at", "type": "timestamp"}),
+        json!({"field": "tags", "type": "json", "meta": {"special": ["cast-json"], "interface": "tags"}}),
+        json!({"field": "author", "type": "integer", "meta": {"interface": "select-dropdown-m2o"}}),
+    ] {
+        instance.post("/fields/articles", &field);
+    }
+    instance.post(
+        "/relations",
+        &json!({"collection": "articles", "field": "author", "related_collection": "authors",
+                "schema": {"on_delete": "SET NULL"}}),
+    );
+}
+
+fn id(item: &Value) -> String {
+    match &item["id"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Items in all ten tracked collections: two roles with permissions, a public permission, a
+/// flow with a three-operation resolve chain and a reject branch, nested folders, a dashboard
+/// with panels, a role preset, a global bookmark, translations and settings pointing at a role
+/// and a folder.
+pub fn all_collections(instance: &DirectusInstance) {
+    blog_schema(instance);
+    let editor = id(&instance.post(
+        "/roles",
+        &json!({"name": "Editor", "icon": "edit", "description": "Writes articles", "app_access": true}),
+    ));
+    let viewer = id(&instance.post("/roles", &json!({"name": "Viewer", "icon": "visibility"})));
+    instance.post(
+        "/permissions",
+        &json!([
+            {"role": editor, "collection": "articles", "action": "read", "fields": ["*"], "permissions": {}},
+            {"role": editor, "collection": "articles", "action": "update", "fields": ["title", "body"],
+             "permissions": {"published": {"_eq": false}}, "validation": {"title": {"_nnull": true}}},
+            {"role": viewer, "collection": "articles", "action": "read", "fields": ["title"], "permissions": {}},
+            {"role": viewer, "collection": "authors", "action": "read", "fields": ["*"], "permissions": {}},
+            {"role": null, "collection": "articles", "action": "read", "fields": ["id", "title"],
+             "permissions": {"published": {"_eq": true}}}
+        ]),
+    );
+    let flow = id(&instance.post(
+        "/flows",
+        &json!({"name": "Notify editors", "icon": "bolt", "status": "active", "trigger": "manual",
+                "accountability": "all", "options": {"collections": ["articles"]}}),
+    ));
+    let operation = |name: &str, key: &str, x: i64, resolve: Option<&str>, reject: Option<&str>| {
+        id(&instance.post(
+            "/operations",
+            &json!({"name": name, "key": key, "type": "log", "position_x": x, "position_y": 1,
+                    "options": {"message": format!("{name} ran")}, "flow": flow,
+                    "resolve": resolve, "reject": reject}),
+        ))
+    };
+    let third = operation("Log done", "log_done", 55, None, None);
+    let second = operation("Log middle", "log_middle", 37, Some(&third), None);
+    let failed = operation("Log failure", "log_failure", 37, None, None);
+    let first = operation("Log start", "log_start", 19, Some(&second), Some(&failed));
+    instance.patch(&format!("/flows/{flow}"), &json!({"operation": first}));
+    // A second flow that another flow's operation triggers by id (a nested reference).
+    let callee = id(&instance.post(
+        "/flows",
+        &json!({"name": "Callee", "status": "active", "trigger": "operation", "accountability": "all", "options": {}}),
+    ));
+    let caller = id(&instance.post(
+        "/flows",
+        &json!({"name": "Caller", "status": "active", "trigger": "manual", "accountability": "all", "options": {}}),
+    ));
+    let trigger = id(&instance.post(
+        "/operations",
+        &json!({"name": "Run callee", "key": "run_callee", "type": "trigger", "position_x": 19, "position_y": 1,
+                "options": {"flow": callee, "payload": "{{ $trigger }}"}, "flow": caller}),
+    ));
+    instance.patch(&format!("/flows/{caller}"), &json!({"operation": trigger}));
+
+    let images = id(&instance.post("/folders", &json!({"name": "Images"})));
+    let logos = id(&instance.post("/folders", &json!({"name": "Logos", "parent": images})));
+    instance.post("/folders", &json!({"name": "Old logos", "parent": logos}));
+
+    let dashboard = id(&instance.post(
+        "/dashboards",
+        &json!({"name": "Stats", "icon": "insights", "note": "Numbers"}),
+    ));
+    for (name, x) in [("Articles", 1), ("Authors", 13)] {
+        instance.post(
+            "/panels",
+            &json!({"dashboard": dashboard, "name": name, "type": "metric", "position_x": x, "position_y": 1,
+                    "width": 12, "height": 6, "show_header": true,
+                    "options": {"collection": name.to_lowercase(), "function": "count", "field": "id"}}),
+        );
+    }
+    instance.post(
+        "/presets",
+        &json!([
+            {"role": editor, "collection": "articles", "layout": "tabular",
+             "layout_query": {"tabular": {"sort": ["-published_at"]}}},
+            {"bookmark": "Published", "collection": "articles", "filter": {"published": {"_eq": true}}},
+            {"collection": "authors", "layout": "cards"}
+        ]),
+    );
+    instance.post(
+        "/translations",
+        &json!([
+            {"language": "en-US", "key": "greeting", "value": "Hello"},
+            {"language": "fr-FR", "key": "greeting", "value": "Bonjour"},
+            {"language": "en-US", "key": "farewell", "value": "Goodbye"}
+        ]),
+    );
+    instance.patch(
+        "/settings",
+        &json!({"project_name": "Seeded", "project_color": "#112233", "public_registration": true,
+                "public_registration_role": viewer, "storage_default_folder": images,
+                "custom_aspect_ratios": [{"text": "Wide", "value": 2.5}]}),
+    );
+}
+
+/// How many activity rows the instance has: a push that changes nothing writes none.
+pub fn activity_count(instance: &DirectusInstance) -> u64 {
+    let result = instance.get("/activity?aggregate[count]=id");
+    let count = &result[0]["count"]["id"];
+    count
+        .as_u64()
+        .or_else(|| count.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or_else(|| panic!("unexpected aggregate answer: {result}"))
+}
