@@ -105,8 +105,17 @@ fn pull_push_pull_between_instances_is_identical_and_idempotent() {
             "log_failure",
             "log_middle",
             "log_start",
-            "run_callee"
+            "run_callee",
+            "run_dynamic"
         ]
+    );
+    let dynamic = operations
+        .iter()
+        .find(|o| o["key"] == "run_dynamic")
+        .unwrap();
+    assert_eq!(
+        dynamic["options"]["flow"], "{{ $trigger.flow }}",
+        "templates pass through"
     );
     let flows = collection_file(from_a.path(), "flows");
     let callee = flows.iter().find(|f| f["name"] == "Callee").unwrap();

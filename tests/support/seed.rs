@@ -99,6 +99,12 @@ pub fn all_collections(instance: &DirectusInstance) {
                 "options": {"flow": callee, "payload": "{{ $trigger }}"}, "flow": caller}),
     ));
     instance.patch(&format!("/flows/{caller}"), &json!({"operation": trigger}));
+    // A flow id computed at run time (reference P4): a template, never an id to map.
+    instance.post(
+        "/operations",
+        &json!({"name": "Run dynamic", "key": "run_dynamic", "type": "trigger", "position_x": 37, "position_y": 1,
+                "options": {"flow": "{{ $trigger.flow }}"}, "flow": callee}),
+    );
 
     let images = id(&instance.post("/folders", &json!({"name": "Images"})));
     let logos = id(&instance.post("/folders", &json!({"name": "Logos", "parent": images})));
