@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod directus;
 pub mod dump;
+pub mod git;
 pub mod idmap;
 pub mod instance;
 pub mod plan;

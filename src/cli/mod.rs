@@ -8,7 +8,8 @@ pub use error::{CommandError, ErrorKind, ExitCode};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-use crate::config::{FileOptions, StringOrList};
+use crate::config::{FileOptions, Overrides, StringOrList};
+use clap::{CommandFactory, FromArgMatches};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -62,6 +63,9 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub directus_password: Option<String>,
+    /// Environment from the config file's `environments:` (URL, credentials, branch)
+    #[arg(long = "env", global = true, value_name = "NAME")]
+    pub environment: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +76,10 @@ pub enum Command {
     Diff(DiffArgs),
     /// Apply the dump to the instance: only the differences, in a safe order
     Push(PushArgs),
+    /// List pulls and pushes recorded in git, newest first
+    Log(LogArgs),
+    /// Tell, per environment, whether the live instance matches its branch
+    Status(StatusArgs),
     /// Maintenance helpers
     #[command(subcommand)]
     Helpers(HelpersCommand),
@@ -131,6 +139,15 @@ pub struct PullArgs {
     /// Work with a Directus version other than 10.x
     #[arg(short = 'f', long)]
     pub force: bool,
+    /// Write the files only; do not commit them
+    #[arg(long)]
+    pub no_commit: bool,
+    /// Summary line of the commit (default: what changed, per collection)
+    #[arg(short = 'm', long, value_name = "TEXT")]
+    pub message: Option<String>,
+    /// Commit to this branch (created from HEAD when missing) without touching the checkout
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -152,6 +169,9 @@ pub struct DiffArgs {
     /// Exit with 2 when there are changes, 0 when there are none (1 stays an error)
     #[arg(long)]
     pub exit_code: bool,
+    /// Compare this git revision's dump (branch, tag, SHA, HEAD~1) instead of the working tree
+    #[arg(value_name = "REF")]
+    pub revision: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -161,15 +181,41 @@ pub struct PushArgs {
     /// Collections whose SyncIds become their ids on create: a list, or "*" / "all"
     #[arg(long, value_delimiter = ',', value_parser = comma_list, value_name = "LIST")]
     pub preserve_ids: Option<Vec<String>>,
-    /// Apply even when the dump's Directus version or database vendor differ from the instance's
+    /// Apply even when the dump's Directus version or database vendor differ from the
+    /// instance's, or when the instance drifted since it was last pulled or pushed
     #[arg(short = 'f', long)]
     pub force: bool,
+    /// Push this git revision's dump (branch, tag, SHA; an older commit rolls back)
+    #[arg(value_name = "REF")]
+    pub revision: Option<String>,
     /// Print the plan and change nothing
     #[arg(long)]
     pub dry_run: bool,
     /// Rounds before giving up on unresolvable references (0: no limit)
     #[arg(long, value_name = "N")]
     pub max_push_retries: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+    /// Base folder of the dump (finds the repository)
+    #[arg(long, value_name = "PATH")]
+    pub dump_path: Option<PathBuf>,
+    /// At most this many entries
+    #[arg(short = 'n', long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub dump: DumpArgs,
+    /// Exit with 2 when an environment differs from its branch
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 #[derive(Debug, Args)]
@@ -199,8 +245,39 @@ pub struct RemoveDuplicatesArgs {
 }
 
 impl Cli {
+    /// The layers above the config file. clap merges environment variables into the flags;
+    /// `matches` tells which values came from the environment, so that an `--env` section of
+    /// the config file can sit between the two.
+    pub fn overrides(&self, matches: &clap::ArgMatches) -> Overrides {
+        let mut from_command_line = self.option_layer();
+        let mut from_env_vars = FileOptions::default();
+        let from_env = |id: &str| {
+            matches!(
+                matches.value_source(id),
+                Some(clap::parser::ValueSource::EnvVariable)
+            )
+        };
+        if from_env("directus_url") {
+            from_env_vars.directus_url = from_command_line.directus_url.take();
+        }
+        if from_env("directus_token") {
+            from_env_vars.directus_token = from_command_line.directus_token.take();
+        }
+        if from_env("directus_email") {
+            from_env_vars.directus_email = from_command_line.directus_email.take();
+        }
+        if from_env("directus_password") {
+            from_env_vars.directus_password = from_command_line.directus_password.take();
+        }
+        Overrides {
+            environment: self.global.environment.clone(),
+            from_env_vars,
+            from_command_line,
+        }
+    }
+
     /// The command line and environment as one options layer, above the config file.
-    pub fn option_overrides(&self) -> FileOptions {
+    fn option_layer(&self) -> FileOptions {
         let global = &self.global;
         let mut layer = FileOptions {
             debug: global.debug.then_some(true),
@@ -212,6 +289,8 @@ impl Cli {
         };
         let dump = match &self.command {
             Command::Pull(args) => {
+                layer.commit = args.no_commit.then_some(false);
+                layer.branch = args.branch.clone();
                 layer.preserve_ids = args.preserve_ids.clone().map(StringOrList::Many);
                 layer.specs_path = args.specs_path.clone();
                 layer.specs = args.no_specs.then_some(false);
@@ -223,6 +302,11 @@ impl Cli {
                 layer.max_push_retries = args.max_push_retries;
                 Some(&args.dump)
             }
+            Command::Log(args) => {
+                layer.dump_path = args.dump_path.clone();
+                None
+            }
+            Command::Status(args) => Some(&args.dump),
             Command::Helpers(_) => None,
         };
         if let Some(dump) = dump {
@@ -242,8 +326,11 @@ impl Cli {
 pub fn main() -> std::process::ExitCode {
     // `.env` fills only what the environment lacks, as in the original tool.
     let _ = dotenvy::dotenv();
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(error) => {
             let _ = error.print();
             // Usage errors exit 1, never 2: 2 means "changes found" for `diff --exit-code`.
@@ -255,7 +342,7 @@ pub fn main() -> std::process::ExitCode {
         .enable_all()
         .build()
         .expect("the async runtime starts");
-    match runtime.block_on(crate::commands::run(cli)) {
+    match runtime.block_on(crate::commands::run(cli, &matches)) {
         Ok(code) => std::process::ExitCode::from(code as u8),
         Err(error) => {
             error.print();

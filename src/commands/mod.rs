@@ -3,32 +3,33 @@
 
 mod diff;
 mod helpers;
+mod log;
 mod pull;
 mod push;
+mod status;
 
-use crate::cli::{Cli, Command, CommandError, ExitCode, logging};
+use crate::cli::{Cli, Command, CommandError, ErrorKind, ExitCode, logging};
 use crate::collections::{COLLECTIONS, CollectionSpec};
-use crate::config::Options;
-use crate::directus::{Client, DirectusError, Request, ServerInfo};
-use crate::dump::{self, DirSource};
+use crate::config::{Options, Overrides};
+use crate::directus::{Client, DirectusError, Me, Request, ServerInfo};
+use crate::dump::{self, DirSource, DumpSource};
+use crate::git::{DumpRepo, GitError};
 use crate::instance::Instance;
-use crate::plan::{Plan, build_collections};
+use crate::plan::{Plan, build::DumpItems, build_collections};
 use crate::snapshot::Snapshot;
 use reqwest::Method;
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Runs a parsed command line; returns the exit code.
-pub async fn run(cli: Cli) -> Result<ExitCode, CommandError> {
+pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, CommandError> {
     let cwd = std::env::current_dir()
         .map_err(|e| CommandError::user(format!("cannot read the current directory: {e}")))?;
-    let (options, warnings) = Options::resolve(
-        &cwd,
-        cli.global.config_path.as_deref(),
-        cli.option_overrides(),
-    )?;
+    let overrides = cli.overrides(matches);
+    let config_path = cli.global.config_path.clone();
+    let (options, warnings) = Options::resolve(&cwd, config_path.as_deref(), overrides.clone())?;
     logging::init(options.debug);
     for warning in warnings {
         tracing::warn!("{warning}");
@@ -40,12 +41,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CommandError> {
     let context = Context {
         options,
         cwd,
+        config_path,
+        overrides,
         started: Instant::now(),
     };
     match &cli.command {
         Command::Pull(args) => pull::run(&context, args).await,
         Command::Diff(args) => diff::run(&context, args).await,
         Command::Push(args) => push::run(&context, args).await,
+        Command::Log(args) => log::run(&context, args).await,
+        Command::Status(args) => status::run(&context, args).await,
         Command::Helpers(command) => helpers::run(&context, command).await,
     }
 }
@@ -54,6 +59,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CommandError> {
 pub struct Context {
     pub options: Options,
     pub cwd: PathBuf,
+    config_path: Option<PathBuf>,
+    overrides: Overrides,
     started: Instant,
 }
 
@@ -61,6 +68,49 @@ pub struct Context {
 pub struct Connection {
     pub client: Client,
     pub server: ServerInfo,
+    pub me: Me,
+}
+
+/// A dump read and checked, ready to be compared with instances.
+pub struct LoadedDump {
+    pub snapshot: Option<Snapshot>,
+    pub items: DumpItems,
+}
+
+impl LoadedDump {
+    /// The same configuration (key order and formatting aside).
+    pub fn same_as(&self, other: &LoadedDump) -> bool {
+        let by_sync_id = |items: &[serde_json::Value]| {
+            let mut sorted = items.to_vec();
+            sorted.sort_by(|a, b| a["_syncId"].as_str().cmp(&b["_syncId"].as_str()));
+            serde_json::Value::Array(sorted)
+        };
+        let snapshots = match (&self.snapshot, &other.snapshot) {
+            (Some(a), Some(b)) => crate::plan::json_equal(&a.0, &b.0),
+            (None, None) => true,
+            _ => false,
+        };
+        snapshots
+            && self.items.len() == other.items.len()
+            && self.items.iter().all(|(name, items)| {
+                other.items.get(name).is_some_and(|theirs| {
+                    crate::plan::json_equal(&by_sync_id(items), &by_sync_id(theirs))
+                })
+            })
+    }
+}
+
+impl From<GitError> for CommandError {
+    fn from(error: GitError) -> Self {
+        let hint = error.hint();
+        let kind = match error {
+            GitError::Git(_) => ErrorKind::Internal,
+            _ => ErrorKind::User,
+        };
+        let mut command_error = CommandError::new(kind, error);
+        command_error.hints.extend(hint.map(str::to_string));
+        command_error
+    }
 }
 
 impl Context {
@@ -68,87 +118,51 @@ impl Context {
         crate::config::normalize(&self.cwd.join(&self.options.dump_path))
     }
 
-    pub fn dump_source(&self) -> DirSource {
-        DirSource::new(self.dump_root())
+    /// The options of another environment of the same config file.
+    pub fn options_for(&self, environment: &str) -> Result<Options, CommandError> {
+        let overrides = Overrides {
+            environment: Some(environment.to_string()),
+            ..self.overrides.clone()
+        };
+        Ok(Options::resolve(&self.cwd, self.config_path.as_deref(), overrides)?.0)
+    }
+
+    /// The dump in the working tree, or in a git revision.
+    pub fn dump_source(&self, revision: Option<&str>) -> Result<Box<dyn DumpSource>, CommandError> {
+        match revision {
+            None => Ok(Box::new(DirSource::new(self.dump_root()))),
+            Some(rev) => Ok(Box::new(DumpRepo::require(&self.dump_root())?.source(rev)?)),
+        }
     }
 
     /// Logs in, checks that the server is a Directus 10 and clears its caches so that every
     /// read sees the current configuration.
     pub async fn connect(&self, force: bool) -> Result<Connection, CommandError> {
-        let client = Client::new(self.options.url()?, self.options.credentials()?)?;
-        let server = client.server_info().await?;
-        if server.major() != Some(10) {
-            if !force {
-                return Err(DirectusError::UnsupportedVersion {
-                    version: server.version,
-                }
-                .into());
-            }
-            tracing::warn!(
-                "Directus {} is not 10.x; continuing because of --force",
-                server.version
-            );
-        }
-        tracing::debug!(
-            "connected to Directus {} at {}",
-            server.version,
-            client.base_url()
-        );
-        client
-            .json(Request::new(Method::POST, "/utils/cache/clear").query("system", "true"))
-            .await?;
-        Ok(Connection { client, server })
+        connect(&self.options, force).await
     }
 
     /// The collections of this run, in push order.
     pub fn specs(&self) -> Vec<&'static CollectionSpec> {
-        let selected = self.options.collections();
-        COLLECTIONS
-            .iter()
-            .filter(|spec| selected.contains(&spec.name))
-            .collect()
+        specs_of(&self.options)
     }
 
-    /// Builds the plan that turns the instance into the dump. Every dump file is read and
-    /// checked before anything is compared.
+    /// Reads and checks every file of the dump before anything is compared.
+    pub fn load_dump(&self, source: &dyn DumpSource) -> Result<LoadedDump, CommandError> {
+        load_dump(&self.options, source)
+    }
+
+    /// Builds the plan that turns the instance into the dump.
     pub async fn plan(
         &self,
         connection: &Connection,
         force: bool,
+        source: &dyn DumpSource,
     ) -> Result<(Plan, Instance), CommandError> {
-        let source = self.dump_source();
+        let dump = self.load_dump(source)?;
         let specs = self.specs();
-        let snapshot = match self.options.snapshot {
-            true => Some(Snapshot::read(
-                &source,
-                &self.options.snapshot_path,
-                self.options.split,
-            )?),
-            false => {
-                tracing::debug!("snapshot is disabled");
-                None
-            }
-        };
-        let mut dump_items = HashMap::new();
-        for spec in &specs {
-            let items =
-                dump::collections::read(&source, &self.options.collections_path, spec.name)?;
-            dump_items.insert(spec.name, items);
-        }
-        let client = &connection.client;
-        let schema_diff = async {
-            match &snapshot {
-                Some(snapshot) => snapshot.diff(client, force).await,
-                None => Ok(None),
-            }
-        };
-        let (schema, instance) = tokio::try_join!(schema_diff, Instance::read(client, &specs))?;
-        let (collections, unresolved) = build_collections(&specs, &dump_items, &instance);
-        let plan = Plan {
-            schema,
-            collections,
-            unresolved,
-        };
+        let instance = Instance::read(&connection.client, &specs, connection.me.role.clone());
+        let (schema, instance) = tokio::try_join!(schema_diff(connection, &dump, force), instance)?;
+        let plan = plan_for(&specs, &dump, &instance, schema);
         Ok((plan, instance))
     }
 
@@ -165,4 +179,98 @@ impl Context {
             connection.client.request_count()
         );
     }
+}
+
+pub async fn connect(options: &Options, force: bool) -> Result<Connection, CommandError> {
+    let client = Client::new(options.url()?, options.credentials()?)?;
+    let server = client.server_info().await?;
+    if server.major() != Some(10) {
+        if !force {
+            return Err(DirectusError::UnsupportedVersion {
+                version: server.version,
+            }
+            .into());
+        }
+        tracing::warn!(
+            "Directus {} is not 10.x; continuing because of --force",
+            server.version
+        );
+    }
+    tracing::debug!(
+        "connected to Directus {} at {}",
+        server.version,
+        client.base_url()
+    );
+    let clear_cache =
+        client.json(Request::new(Method::POST, "/utils/cache/clear").query("system", "true"));
+    let (_, me) = tokio::try_join!(clear_cache, client.me())?;
+    Ok(Connection { client, server, me })
+}
+
+pub fn specs_of(options: &Options) -> Vec<&'static CollectionSpec> {
+    let selected = options.collections();
+    COLLECTIONS
+        .iter()
+        .filter(|spec| selected.contains(&spec.name))
+        .collect()
+}
+
+pub fn load_dump(options: &Options, source: &dyn DumpSource) -> Result<LoadedDump, CommandError> {
+    let snapshot = match options.snapshot {
+        true => Some(Snapshot::read(
+            source,
+            &options.snapshot_path,
+            options.split,
+        )?),
+        false => {
+            tracing::debug!("snapshot is disabled");
+            None
+        }
+    };
+    let mut items = HashMap::new();
+    for spec in specs_of(options) {
+        let list = dump::collections::read(source, &options.collections_path, spec.name)?;
+        items.insert(spec.name, list);
+    }
+    Ok(LoadedDump { snapshot, items })
+}
+
+pub async fn schema_diff(
+    connection: &Connection,
+    dump: &LoadedDump,
+    force: bool,
+) -> Result<Option<crate::snapshot::SchemaDiff>, DirectusError> {
+    match &dump.snapshot {
+        Some(snapshot) => snapshot.diff(&connection.client, force).await,
+        None => Ok(None),
+    }
+}
+
+pub fn plan_for(
+    specs: &[&'static CollectionSpec],
+    dump: &LoadedDump,
+    instance: &Instance,
+    schema: Option<crate::snapshot::SchemaDiff>,
+) -> Plan {
+    let (collections, unresolved) = build_collections(specs, &dump.items, instance);
+    Plan {
+        schema,
+        collections,
+        unresolved,
+    }
+}
+
+/// The instance's URL as records name it (no trailing slash).
+pub fn instance_url(options: &Options) -> String {
+    options
+        .directus_url
+        .as_deref()
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// The repository holding the dump, when there is one.
+pub fn dump_repo(dump_root: &Path) -> Result<Option<DumpRepo>, CommandError> {
+    Ok(DumpRepo::discover(dump_root)?)
 }

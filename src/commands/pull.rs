@@ -1,6 +1,7 @@
-use super::Context;
+use super::{Context, dump_repo, instance_url};
 use crate::cli::{CommandError, ExitCode, PullArgs};
-use crate::dump;
+use crate::dump::{self, json::to_dump_string};
+use crate::git::PullInfo;
 use crate::idmap::IdMapRow;
 use crate::instance::Instance;
 use crate::snapshot::Snapshot;
@@ -8,9 +9,24 @@ use crate::specs::Specs;
 
 pub async fn run(context: &Context, args: &PullArgs) -> Result<ExitCode, CommandError> {
     let options = &context.options;
+    let root = context.dump_root();
+    let repo = dump_repo(&root)?;
+    let current_branch = repo.as_ref().and_then(|r| r.current_branch());
+    // A branch other than the checked-out one is written through git only: the user's files,
+    // index and uncommitted work stay as they are.
+    let other_branch = options
+        .branch
+        .clone()
+        .filter(|branch| current_branch.as_ref() != Some(branch));
+    if other_branch.is_some() && (repo.is_none() || !options.commit) {
+        return Err(CommandError::user(match repo {
+            None => "--branch needs the dump folder to be inside a git repository",
+            Some(_) => "--branch commits through git; it cannot be combined with --no-commit",
+        }));
+    }
+
     let connection = context.connect(args.force).await?;
     let client = &connection.client;
-    let root = context.dump_root();
     let specs = context.specs();
 
     let fetch_snapshot = async {
@@ -25,8 +41,9 @@ pub async fn run(context: &Context, args: &PullArgs) -> Result<ExitCode, Command
             false => Ok(None),
         }
     };
+    let read_instance = Instance::read(client, &specs, connection.me.role.clone());
     let (snapshot, api_specs, mut instance) =
-        tokio::try_join!(fetch_snapshot, fetch_specs, Instance::read(client, &specs))?;
+        tokio::try_join!(fetch_snapshot, fetch_specs, read_instance)?;
 
     // Every untracked item gets its SyncId before any relation is mapped, so that relations
     // between the pulled collections resolve whatever their order.
@@ -54,7 +71,13 @@ pub async fn run(context: &Context, args: &PullArgs) -> Result<ExitCode, Command
         tracing::info!("tracking {} new items", new_rows.len());
     }
 
-    let collections_dir = root.join(&options.collections_path);
+    let vendor = snapshot
+        .as_ref()
+        .and_then(|s| s.0.get("vendor"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("unknown")
+        .to_string();
+    let mut output = dump::DumpWrite::default();
     for spec in &specs {
         let mut items: Vec<_> = instance
             .live_items(spec)
@@ -65,35 +88,82 @@ pub async fn run(context: &Context, args: &PullArgs) -> Result<ExitCode, Command
             })
             .collect();
         spec.sort(&mut items);
-        dump::collections::write(&collections_dir, spec.name, &items)?;
-        tracing::debug!("{}: saved {} items", spec.name, items.len());
+        tracing::debug!("{}: {} items", spec.name, items.len());
+        let path = options.collections_path.join(format!("{}.json", spec.name));
+        output.files.push((path, to_dump_string(&items)));
     }
-    tracing::info!(
-        "saved {} collections in {}",
-        specs.len(),
-        collections_dir.display()
-    );
-
     match snapshot {
-        Some(snapshot) => {
-            let dir = root.join(&options.snapshot_path);
-            let files = snapshot.to_files(options.split);
-            dump::replace_dir(&dir, &files)?;
-            tracing::info!(
-                "saved the schema: {} files in {}",
-                files.len(),
-                dir.display()
-            );
-        }
+        Some(snapshot) => output.dirs.push((
+            options.snapshot_path.clone(),
+            snapshot.to_files(options.split),
+        )),
         None => tracing::debug!("snapshot is disabled"),
     }
     if let Some(api_specs) = api_specs {
-        let dir = root.join(&options.specs_path);
         for (name, content) in api_specs.to_files() {
-            dump::write_file_atomic(&dir.join(name), content.as_bytes())?;
+            output.files.push((options.specs_path.join(name), content));
         }
-        tracing::info!("saved the GraphQL and OpenAPI specs in {}", dir.display());
+    }
+
+    let info = PullInfo {
+        url: instance_url(options),
+        version: connection.server.version.clone(),
+        vendor,
+        user: connection.me.email.clone(),
+        pulled_at: chrono::Utc::now(),
+        environment: options.environment.clone(),
+    };
+    let message = |changes: &crate::git::DumpChanges| {
+        let summary = args.message.clone().unwrap_or_else(|| {
+            let what = changes.summary(&options.collections_path, &options.snapshot_path);
+            format!("pull {}: {what}", host_of(&info.url))
+        });
+        format!("{summary}\n\n{}\n", info.trailers())
+    };
+    match (&repo, other_branch) {
+        (Some(repo), Some(branch)) => {
+            report_commit(repo.commit_dump(&branch, &output, message)?, &branch);
+        }
+        (repo, None) => {
+            output.write_to(&root)?;
+            tracing::info!("saved the dump in {}", root.display());
+            match (repo, current_branch) {
+                (Some(repo), Some(branch)) if options.commit => {
+                    report_commit(repo.commit_dump(&branch, &output, message)?, &branch);
+                }
+                (Some(_), None) if options.commit => tracing::warn!(
+                    "HEAD is detached: the dump was written but not committed (use --branch)"
+                ),
+                (None, _) if options.commit => tracing::info!(
+                    "{} is not in a git repository; run `git init` there to keep a history of every pull",
+                    root.display()
+                ),
+                _ => {}
+            }
+        }
+        (None, Some(_)) => unreachable!("checked before connecting"),
     }
     context.finish(&connection);
     Ok(ExitCode::Success)
+}
+
+fn report_commit(commit: Option<git2::Oid>, branch: &str) {
+    match commit {
+        Some(oid) => tracing::info!("committed {} on {branch}", &oid.to_string()[..10]),
+        None => tracing::info!("no change since the last commit on {branch}; nothing committed"),
+    }
+}
+
+/// `host:port` of a URL, for summary lines.
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_string();
+            Some(match u.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            })
+        })
+        .unwrap_or_else(|| url.to_string())
 }

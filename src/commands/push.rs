@@ -1,9 +1,21 @@
-use super::Context;
+use super::{Context, LoadedDump, dump_repo, instance_url, load_dump, plan_for, schema_diff};
 use crate::cli::{CommandError, ErrorKind, ExitCode, PushArgs};
+use crate::git::{DeploymentRecord, DumpRepo, RecordKind};
+use crate::instance::Instance;
+use crate::plan::{Action, Plan};
 
 pub async fn run(context: &Context, args: &PushArgs) -> Result<ExitCode, CommandError> {
+    let options = &context.options;
+    let source = context.dump_source(args.revision.as_deref())?;
+    let dump = context.load_dump(source.as_ref())?;
+    let repo = dump_repo(&context.dump_root())?;
     let connection = context.connect(args.force).await?;
-    let (plan, mut instance) = context.plan(&connection, args.force).await?;
+    let client = &connection.client;
+    let specs = context.specs();
+    let read_instance = Instance::read(client, &specs, connection.me.role.clone());
+    let (schema, mut instance) =
+        tokio::try_join!(schema_diff(&connection, &dump, args.force), read_instance)?;
+    let plan = plan_for(&specs, &dump, &instance, schema);
     print!("{}", plan.render_text(context.color()));
     if !plan.unresolved.is_empty() {
         return Err(CommandError::user(format!(
@@ -12,38 +24,184 @@ pub async fn run(context: &Context, args: &PushArgs) -> Result<ExitCode, Command
         ))
         .hint("pull the referenced collections too, or fix the references listed above with '!'"));
     }
+    if let Some(repo) = &repo
+        && !args.force
+    {
+        check_drift(context, repo, &connection, &instance).await?;
+    }
     if args.dry_run {
         context.finish(&connection);
         return Ok(ExitCode::Success);
     }
-    if !plan.has_writes() {
+    if plan.has_writes() {
+        let applied = plan
+            .apply(client, &mut instance, &options.preserve_ids)
+            .await
+            .map_err(|error| {
+                let applied = error.applied;
+                CommandError::new(ErrorKind::Server, error)
+                    .hint(format!("applied before the failure: {applied}"))
+                    .hint("fix the cause and push again: the next push continues from here")
+            })?;
+        tracing::info!("applied: {applied}");
+        // Read back: what Directus stored must now match the dump.
+        let (after, _) = context
+            .plan(&connection, args.force, source.as_ref())
+            .await?;
+        if !after.is_empty() {
+            tracing::warn!(
+                "the instance still differs from the dump after the push:\n{}",
+                after.render_text(false).trim_end()
+            );
+        }
+    } else {
         tracing::info!("the instance already matches the dump");
-        context.finish(&connection);
-        return Ok(ExitCode::Success);
     }
-    let applied = plan
-        .apply(
-            &connection.client,
-            &mut instance,
-            &context.options.preserve_ids,
-        )
-        .await
-        .map_err(|error| {
-            let applied = error.applied;
-            CommandError::new(ErrorKind::Server, error)
-                .hint(format!("applied before the failure: {applied}"))
-                .hint("fix the cause and push again: the next push continues from here")
-        })?;
-    tracing::info!("applied: {applied}");
-
-    // Read back: what Directus stored must now match the dump.
-    let (after, _) = context.plan(&connection, args.force).await?;
-    if !after.is_empty() {
-        tracing::warn!(
-            "the instance still differs from the dump after the push:\n{}",
-            after.render_text(false).trim_end()
-        );
+    if let Some(repo) = &repo {
+        record(context, repo, args, &dump, &plan, &connection)?;
     }
     context.finish(&connection);
     Ok(ExitCode::Success)
+}
+
+/// Notes the push on the pushed commit (HEAD for the working tree).
+fn record(
+    context: &Context,
+    repo: &DumpRepo,
+    args: &PushArgs,
+    dump: &LoadedDump,
+    plan: &Plan,
+    connection: &super::Connection,
+) -> Result<(), CommandError> {
+    let revision = args.revision.as_deref().unwrap_or("HEAD");
+    let Ok(commit) = repo.commit(revision) else {
+        tracing::debug!("no commit to record the push on");
+        return Ok(());
+    };
+    let uncommitted = args.revision.is_none() && {
+        let committed = repo
+            .source("HEAD")
+            .ok()
+            .and_then(|source| load_dump(&context.options, &source).ok());
+        committed.is_none_or(|committed| !committed.same_as(dump))
+    };
+    let record = DeploymentRecord {
+        kind: RecordKind::Push,
+        commit: commit.id().to_string(),
+        url: instance_url(&context.options),
+        environment: context.options.environment.clone(),
+        at: chrono::Utc::now(),
+        user: connection.me.email.clone(),
+        directus_version: Some(connection.server.version.clone()),
+        counts: Some(plan.counts()),
+        summary: None,
+        uncommitted,
+    };
+    repo.add_record(commit.id(), &record)?;
+    tracing::debug!("recorded the push on {}", &record.commit[..10]);
+    Ok(())
+}
+
+/// Stops when the instance changed since the last commit pulled from or pushed to it: a
+/// push would silently undo those changes.
+async fn check_drift(
+    context: &Context,
+    repo: &DumpRepo,
+    connection: &super::Connection,
+    instance: &Instance,
+) -> Result<(), CommandError> {
+    let url = instance_url(&context.options);
+    let Some(last) = repo.records()?.into_iter().find(|r| r.url == url) else {
+        tracing::debug!("no earlier pull or push of {url}: nothing to check drift against");
+        return Ok(());
+    };
+    if last.uncommitted {
+        tracing::debug!("the last push to {url} came from uncommitted files: drift not checked");
+        return Ok(());
+    }
+    let Ok(source) = repo.source(&last.commit) else {
+        return Ok(());
+    };
+    let Ok(recorded) = load_dump(&context.options, &source) else {
+        tracing::debug!(
+            "the dump of {} cannot be read: drift not checked",
+            &last.commit[..10]
+        );
+        return Ok(());
+    };
+    let specs = context.specs();
+    let schema = schema_diff(connection, &recorded, false)
+        .await
+        .ok()
+        .flatten();
+    let drift = plan_for(&specs, &recorded, instance, schema);
+    let mut lines = drift_lines(&drift);
+    for spec in &specs {
+        let adopted = |local: &str| {
+            drift.collections.iter().any(|c| {
+                c.items.iter().any(|i| matches!(&i.action, Action::Update { local_id, adopt: true, .. } if local_id == local))
+            })
+        };
+        for live in instance.live_items(spec) {
+            if live.sync_id.is_none() && !adopted(&live.local_id) {
+                let item = spec.to_dump(&live.raw, "", &instance.id_map);
+                lines.push(format!(
+                    "+ {} {}: created on the instance",
+                    spec.name,
+                    spec.label(&item, &|_| None)
+                ));
+            }
+        }
+    }
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let verb = match last.kind {
+        RecordKind::Pull => "pulled",
+        RecordKind::Push => "pushed",
+    };
+    Err(CommandError::user(format!(
+        "{url} changed since {} was {verb} ({}):\n  {}",
+        &last.commit[..10],
+        last.at.format("%Y-%m-%d %H:%M UTC"),
+        lines.join("\n  ")
+    ))
+    .hint("pull those changes first (and merge them), or push with --force to overwrite them"))
+}
+
+/// The drift plan read backwards: what someone changed on the instance.
+fn drift_lines(drift: &Plan) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(schema) = &drift.schema {
+        for (part, changes) in schema.changes().parts() {
+            for change in changes {
+                lines.push(format!(
+                    "~ schema {part} {}: changed on the instance",
+                    change.name
+                ));
+            }
+        }
+    }
+    for collection in &drift.collections {
+        let name = collection.spec.name;
+        for change in &collection.items {
+            let line = match &change.action {
+                Action::Create => format!("- {name} {}: deleted on the instance", change.label),
+                Action::Delete { .. } => {
+                    format!("+ {name} {}: created on the instance", change.label)
+                }
+                Action::Update { changes, .. } if !changes.is_empty() => {
+                    let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+                    format!(
+                        "~ {name} {}: {} changed on the instance",
+                        change.label,
+                        fields.join(", ")
+                    )
+                }
+                Action::Update { .. } => continue,
+            };
+            lines.push(line);
+        }
+    }
+    lines
 }

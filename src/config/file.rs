@@ -42,6 +42,60 @@ pub struct FileOptions {
     pub directus_config: Option<Value>,
     /// Hooks are kept as raw values until the hooks module runs them.
     pub hooks: Option<Value>,
+    /// Named target instances (`--env NAME`), each mapped to a branch.
+    pub environments: Option<std::collections::BTreeMap<String, EnvironmentOptions>>,
+    /// Commit each pull when the dump is in a git work tree (default true).
+    pub commit: Option<bool>,
+    /// The branch pulls commit to (default: the checked-out branch).
+    pub branch: Option<String>,
+}
+
+/// One entry of `environments:`. Secrets are named, not written: `tokenEnv: PROD_TOKEN` reads
+/// the token from that environment variable, so the config file can live in git.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvironmentOptions {
+    pub directus_url: Option<String>,
+    pub branch: Option<String>,
+    pub token_env: Option<String>,
+    pub email_env: Option<String>,
+    pub password_env: Option<String>,
+    pub directus_token: Option<String>,
+    pub directus_email: Option<String>,
+    pub directus_password: Option<String>,
+    pub dump_path: Option<PathBuf>,
+    pub only_collections: Option<Vec<String>>,
+    pub exclude_collections: Option<Vec<String>>,
+    pub preserve_ids: Option<StringOrList>,
+    pub snapshot: Option<bool>,
+    pub specs: Option<bool>,
+    pub split: Option<bool>,
+}
+
+impl EnvironmentOptions {
+    /// The environment as an options layer; `lookup` reads environment variables.
+    pub fn layer(&self, lookup: &dyn Fn(&str) -> Option<String>) -> FileOptions {
+        let secret = |direct: &Option<String>, variable: &Option<String>| {
+            direct
+                .clone()
+                .or_else(|| variable.as_deref().and_then(lookup))
+        };
+        FileOptions {
+            directus_url: self.directus_url.clone(),
+            branch: self.branch.clone(),
+            directus_token: secret(&self.directus_token, &self.token_env),
+            directus_email: secret(&self.directus_email, &self.email_env),
+            directus_password: secret(&self.directus_password, &self.password_env),
+            dump_path: self.dump_path.clone(),
+            only_collections: self.only_collections.clone(),
+            exclude_collections: self.exclude_collections.clone(),
+            preserve_ids: self.preserve_ids.clone(),
+            snapshot: self.snapshot,
+            specs: self.specs,
+            split: self.split,
+            ..FileOptions::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -85,7 +139,10 @@ impl FileOptions {
             max_push_retries,
             extends,
             directus_config,
-            hooks
+            hooks,
+            environments,
+            commit,
+            branch
         )
     }
 }

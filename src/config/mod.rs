@@ -5,7 +5,9 @@ mod file;
 
 use std::path::{Path, PathBuf};
 
-pub use file::{ConfigFile, FileOptions, StringOrList, find_config_file, normalize};
+pub use file::{
+    ConfigFile, EnvironmentOptions, FileOptions, StringOrList, find_config_file, normalize,
+};
 
 /// The ten collections the tool tracks, in the order the original tool lists them.
 pub const TRACKED_COLLECTIONS: [&str; 10] = [
@@ -53,6 +55,8 @@ pub enum ConfigError {
          choose from {} or use \"*\"", PRESERVABLE_COLLECTIONS.join(", ")
     )]
     NotPreservable { name: String },
+    #[error("unknown environment {name:?}; the config file defines: {known}")]
+    UnknownEnvironment { name: String, known: String },
     #[error(
         "missing Directus URL: pass --directus-url, set DIRECTUS_URL or directusUrl in the config file"
     )]
@@ -127,6 +131,24 @@ pub struct Options {
     pub split: bool,
     pub specs: bool,
     pub max_push_retries: u32,
+    /// The `--env` picked, if any.
+    pub environment: Option<String>,
+    /// The branch this run's dump belongs to (pull commits there).
+    pub branch: Option<String>,
+    pub commit: bool,
+    pub hooks: Option<serde_json::Value>,
+    /// The names under `environments:` in the config file.
+    pub environment_names: Vec<String>,
+}
+
+/// The layers above the config file, lowest first: environment variables, then the command
+/// line. An `--env` section sits between them, so that `--env prod` beats a `DIRECTUS_URL` in
+/// `.env` while an explicit `--directus-url` still wins.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub environment: Option<String>,
+    pub from_env_vars: FileOptions,
+    pub from_command_line: FileOptions,
 }
 
 impl Default for Options {
@@ -149,6 +171,11 @@ impl Default for Options {
             split: true,
             specs: true,
             max_push_retries: 20,
+            environment: None,
+            branch: None,
+            commit: true,
+            hooks: None,
+            environment_names: Vec::new(),
         }
     }
 }
@@ -159,17 +186,35 @@ impl Options {
     pub fn resolve(
         cwd: &Path,
         config_path: Option<&Path>,
-        overrides: FileOptions,
+        overrides: Overrides,
     ) -> Result<(Options, Vec<String>), ConfigError> {
         let mut options = Options::default();
         let mut warnings = Vec::new();
+        let mut environments = Default::default();
         if let Some(path) = find_config_file(cwd, config_path)? {
-            let loaded = ConfigFile::load(&path)?;
+            let mut loaded = ConfigFile::load(&path)?;
             warnings.extend(loaded.warnings);
+            environments = loaded.options.environments.take().unwrap_or_default();
             options.apply(loaded.options);
             options.config_file = Some(path);
         }
-        options.apply(overrides);
+        options.environment_names = environments.keys().cloned().collect();
+        options.apply(overrides.from_env_vars);
+        if let Some(name) = &overrides.environment {
+            let environment: &EnvironmentOptions =
+                environments
+                    .get(name)
+                    .ok_or_else(|| ConfigError::UnknownEnvironment {
+                        name: name.clone(),
+                        known: match environments.is_empty() {
+                            true => "none (add an `environments:` section)".into(),
+                            false => environments.keys().cloned().collect::<Vec<_>>().join(", "),
+                        },
+                    })?;
+            options.apply(environment.layer(&|variable| std::env::var(variable).ok()));
+            options.environment = Some(name.clone());
+        }
+        options.apply(overrides.from_command_line);
         options.validate()?;
         Ok((options, warnings))
     }
@@ -199,6 +244,9 @@ impl Options {
         set(&mut self.split, layer.split);
         set(&mut self.specs, layer.specs);
         set(&mut self.max_push_retries, layer.max_push_retries);
+        set(&mut self.commit, layer.commit);
+        self.branch = layer.branch.or(self.branch.take());
+        self.hooks = layer.hooks.or(self.hooks.take());
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

@@ -58,6 +58,13 @@ impl ServerInfo {
     }
 }
 
+/// The user running the tool: named in commit trailers; its role is "the admin role".
+#[derive(Debug, Clone, Default)]
+pub struct Me {
+    pub email: String,
+    pub role: Option<String>,
+}
+
 pub struct Client {
     http: reqwest::Client,
     base: String,
@@ -275,6 +282,18 @@ impl Client {
                 message: "the server did not report its version, which it only tells admins".into(),
             }),
         }
+    }
+
+    pub async fn me(&self) -> Result<Me> {
+        let me = self.get("/users/me?fields=email,role").await?;
+        let text = |key: &str| match me.get(key) {
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        };
+        Ok(Me {
+            email: text("email").unwrap_or_default(),
+            role: text("role"),
+        })
     }
 
     async fn send(&self, request: Request<'_>) -> Result<reqwest::Response> {

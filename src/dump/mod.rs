@@ -45,6 +45,27 @@ impl DumpError {
     }
 }
 
+/// What a pull writes, relative to the dump root: whole folders that are replaced (the
+/// snapshot) and single files (collections, specs). Files of the dump not named here stay.
+#[derive(Debug, Default)]
+pub struct DumpWrite {
+    pub dirs: Vec<(PathBuf, Vec<(PathBuf, String)>)>,
+    pub files: Vec<(PathBuf, String)>,
+}
+
+impl DumpWrite {
+    /// Writes into the dump folder `root` on disk, each file and folder atomically.
+    pub fn write_to(&self, root: &Path) -> Result<(), DumpError> {
+        for (dir, files) in &self.dirs {
+            replace_dir(&root.join(dir), files)?;
+        }
+        for (path, content) in &self.files {
+            write_file_atomic(&root.join(path), content.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
 /// Parses a dump file that must exist and hold JSON.
 pub fn read_json(source: &dyn DumpSource, path: &Path) -> Result<Value, DumpError> {
     let bytes = source.read(path)?.ok_or_else(|| DumpError::Missing {

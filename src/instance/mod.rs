@@ -24,13 +24,14 @@ pub struct LiveItem {
 }
 
 impl Instance {
+    /// `admin_role`: the role of the user running the tool (see [`crate::directus::Me`]).
     pub async fn read(
         client: &Client,
         specs: &[&'static CollectionSpec],
+        admin_role: Option<String>,
     ) -> Result<Instance, DirectusError> {
         let store = IdMapStore::detect(client).await?;
-        let (admin_role, rows, lists) = tokio::try_join!(
-            admin_role(client),
+        let (rows, lists) = tokio::try_join!(
             store.load(client),
             try_join_all(specs.iter().map(|spec| read_collection(client, spec))),
         )?;
@@ -70,11 +71,6 @@ impl Instance {
             })
             .unwrap_or_default()
     }
-}
-
-async fn admin_role(client: &Client) -> Result<Option<String>, DirectusError> {
-    let me = client.get("/users/me?fields=role").await?;
-    Ok(me.get("role").and_then(id_string))
 }
 
 /// Every item of one collection, as Directus stores them.

@@ -2,7 +2,7 @@
 //! executed by `push`.
 
 mod apply;
-mod build;
+pub mod build;
 mod compare;
 mod render;
 
@@ -73,7 +73,7 @@ pub struct FieldChange {
 }
 
 /// The counts of the summary line `N to create, N to update, N to delete`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Counts {
     pub create: usize,
     pub update: usize,

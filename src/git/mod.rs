@@ -1,0 +1,248 @@
+//! The dump in git: reading it from any revision without a checkout, committing a pull's files
+//! to any branch through the object database (the user's checkout and index stay as they
+//! are), and deployment records as git notes.
+
+mod records;
+mod tree;
+
+pub use records::{DeploymentRecord, NOTES_REF, RecordKind};
+pub use tree::{DumpChanges, GitTreeSource};
+
+use crate::dump::DumpWrite;
+use git2::{Oid, Repository, Signature};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+    #[error("{rev:?} is not a revision of {repo}: {message}")]
+    UnknownRevision {
+        rev: String,
+        repo: String,
+        message: String,
+    },
+    #[error("{rev} has no dump at {path}/")]
+    NoDump { rev: String, path: String },
+    #[error("the dump folder {dump} is not inside the git work tree {repo}")]
+    OutsideRepository { dump: String, repo: String },
+    #[error("{path} is not in a git repository")]
+    NoRepository { path: String },
+}
+
+impl GitError {
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            GitError::UnknownRevision { .. } => {
+                Some("use a branch, tag, commit SHA or an expression such as HEAD~1")
+            }
+            GitError::NoDump { .. } => {
+                Some("check --dump-path, or pick a commit made by `directus-sync pull`")
+            }
+            GitError::NoRepository { .. } => {
+                Some("start a history with `git init` in the project folder")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A git repository holding a dump folder.
+pub struct DumpRepo {
+    pub repo: Repository,
+    /// The dump folder, relative to the work tree root (empty when it is the root).
+    pub dump_path: PathBuf,
+}
+
+/// What a commit of a pull says about where it came from.
+#[derive(Debug, Clone, Default)]
+pub struct PullInfo {
+    pub url: String,
+    pub version: String,
+    pub vendor: String,
+    pub user: String,
+    pub pulled_at: chrono::DateTime<chrono::Utc>,
+    pub environment: Option<String>,
+}
+
+impl PullInfo {
+    pub fn trailers(&self) -> String {
+        let mut lines = vec![
+            format!("Directus-Url: {}", self.url),
+            format!("Directus-Version: {}", self.version),
+            format!("Directus-Vendor: {}", self.vendor),
+            format!("Directus-User: {}", self.user),
+            format!(
+                "Pulled-At: {}",
+                self.pulled_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            format!("Directus-Sync-Version: {}", env!("CARGO_PKG_VERSION")),
+        ];
+        if let Some(environment) = &self.environment {
+            lines.push(format!("Directus-Environment: {environment}"));
+        }
+        lines.join("\n")
+    }
+}
+
+impl DumpRepo {
+    /// The repository whose work tree holds `dump_root`, if any.
+    pub fn discover(dump_root: &Path) -> Result<Option<DumpRepo>, GitError> {
+        let mut probe = dump_root.to_path_buf();
+        while !probe.exists() {
+            if !probe.pop() {
+                return Ok(None);
+            }
+        }
+        let repo = match Repository::discover(&probe) {
+            Ok(repo) => repo,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(workdir) = repo.workdir() else {
+            return Ok(None);
+        };
+        let workdir = workdir
+            .canonicalize()
+            .unwrap_or_else(|_| workdir.to_path_buf());
+        let absolute = canonical_prefix(dump_root);
+        let dump_path = absolute
+            .strip_prefix(&workdir)
+            .map_err(|_| GitError::OutsideRepository {
+                dump: dump_root.display().to_string(),
+                repo: workdir.display().to_string(),
+            })?
+            .to_path_buf();
+        Ok(Some(DumpRepo { repo, dump_path }))
+    }
+
+    pub fn require(dump_root: &Path) -> Result<DumpRepo, GitError> {
+        DumpRepo::discover(dump_root)?.ok_or_else(|| GitError::NoRepository {
+            path: dump_root.display().to_string(),
+        })
+    }
+
+    /// The commit a revision names.
+    pub fn commit(&self, rev: &str) -> Result<git2::Commit<'_>, GitError> {
+        self.repo
+            .revparse_single(rev)
+            .and_then(|object| object.peel_to_commit())
+            .map_err(|e| GitError::UnknownRevision {
+                rev: rev.to_string(),
+                repo: self.workdir_display(),
+                message: e.message().to_string(),
+            })
+    }
+
+    fn workdir_display(&self) -> String {
+        self.repo
+            .workdir()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The dump as it is in a revision.
+    pub fn source(&self, rev: &str) -> Result<GitTreeSource, GitError> {
+        let commit = self.commit(rev)?;
+        let label = format!("{rev}:{}", self.dump_path.display());
+        GitTreeSource::load(&self.repo, &commit.tree()?, &self.dump_path, rev, label)
+    }
+
+    /// The checked-out branch, also when it has no commit yet (`git init`); `None` for a
+    /// detached HEAD.
+    pub fn current_branch(&self) -> Option<String> {
+        let head = self.repo.find_reference("HEAD").ok()?;
+        let target = head.symbolic_target().ok().flatten()?.to_string();
+        target.strip_prefix("refs/heads/").map(str::to_string)
+    }
+
+    pub fn signature(&self) -> Signature<'static> {
+        self.repo
+            .signature()
+            .or_else(|_| Signature::now("directus-sync", "directus-sync@localhost"))
+            .expect("a fixed signature is valid")
+    }
+
+    /// Commits `write` applied to the dump of `branch` (created from HEAD when missing), without
+    /// touching the work tree. When `branch` is checked out, the index entries of the dump are
+    /// refreshed from the work tree, where the caller wrote the same files. Returns the new
+    /// commit, or `None` when nothing changed.
+    pub fn commit_dump(
+        &self,
+        branch: &str,
+        write: &DumpWrite,
+        message: impl FnOnce(&tree::DumpChanges) -> String,
+    ) -> Result<Option<Oid>, GitError> {
+        let reference = format!("refs/heads/{branch}");
+        let parent = match self.repo.find_reference(&reference) {
+            Ok(r) => Some(r.peel_to_commit()?),
+            Err(_) => self.repo.head().ok().and_then(|h| h.peel_to_commit().ok()),
+        };
+        let base_tree = parent.as_ref().map(|c| c.tree()).transpose()?;
+        let (new_tree, changes) =
+            tree::apply_write(&self.repo, base_tree.as_ref(), &self.dump_path, write)?;
+        if changes.is_empty() {
+            // A branch that does not exist yet still gets created, at the parent.
+            if self.repo.find_reference(&reference).is_err()
+                && let Some(parent) = &parent
+            {
+                self.repo.branch(branch, parent, false)?;
+            }
+            return Ok(None);
+        }
+        let tree = self.repo.find_tree(new_tree)?;
+        let signature = self.signature();
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        let oid = self.repo.commit(
+            Some(&reference),
+            &signature,
+            &signature,
+            &message(&changes),
+            &tree,
+            &parents,
+        )?;
+        if self.current_branch().as_deref() == Some(branch) {
+            self.refresh_index()?;
+        }
+        Ok(Some(oid))
+    }
+
+    /// After a commit of the checked-out branch: the index entries under the dump folder are
+    /// those of the work tree (which the pull just wrote), so `git status` shows it clean;
+    /// other staged changes are left alone.
+    fn refresh_index(&self) -> Result<(), GitError> {
+        let mut index = self.repo.index()?;
+        let prefix = self.dump_path.clone();
+        index.remove_dir(&prefix, 0)?;
+        let pathspec = if prefix.as_os_str().is_empty() {
+            ".".to_string()
+        } else {
+            prefix.display().to_string()
+        };
+        index.add_all([pathspec], git2::IndexAddOption::DEFAULT, None)?;
+        index.write()?;
+        Ok(())
+    }
+}
+
+/// The canonical form of a path that may not exist yet: canonicalise the longest existing
+/// prefix and append the rest.
+fn canonical_prefix(path: &Path) -> PathBuf {
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match existing.file_name() {
+            Some(name) => rest.push(name.to_os_string()),
+            None => break,
+        }
+        if !existing.pop() {
+            break;
+        }
+    }
+    let mut out = existing.canonicalize().unwrap_or(existing);
+    for part in rest.into_iter().rev() {
+        out.push(part);
+    }
+    out
+}

@@ -1,0 +1,123 @@
+//! Deployment records: every push notes on the pushed commit which instance received it, when,
+//! by whom and with what counts. Notes live under their own ref, so they never change commits.
+
+use super::{DumpRepo, GitError};
+use git2::Oid;
+use serde::{Deserialize, Serialize};
+
+pub const NOTES_REF: &str = "refs/notes/directus-sync";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordKind {
+    Pull,
+    Push,
+}
+
+/// One pull or push, as `log` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeploymentRecord {
+    pub kind: RecordKind,
+    pub commit: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub environment: Option<String>,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub user: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub directus_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub counts: Option<crate::plan::Counts>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub summary: Option<String>,
+    /// Pushed from uncommitted files: the commit does not hold exactly what was deployed.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub uncommitted: bool,
+}
+
+impl DumpRepo {
+    /// Appends a push record to the note of `commit` (one JSON object per line).
+    pub fn add_record(&self, commit: Oid, record: &DeploymentRecord) -> Result<(), GitError> {
+        let mut text = self.note_text(commit).unwrap_or_default();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&serde_json::to_string(record).expect("records serialise"));
+        text.push('\n');
+        let signature = self.signature();
+        self.repo
+            .note(&signature, &signature, Some(NOTES_REF), commit, &text, true)?;
+        Ok(())
+    }
+
+    fn note_text(&self, commit: Oid) -> Option<String> {
+        let note = self.repo.find_note(Some(NOTES_REF), commit).ok()?;
+        note.message().ok().map(|m| m.to_string())
+    }
+
+    /// Push records noted on `commit`.
+    pub fn push_records(&self, commit: Oid) -> Vec<DeploymentRecord> {
+        self.note_text(commit)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+
+    /// Every pull (from commit trailers) and push (from notes) reachable from the local
+    /// branches, newest first.
+    pub fn records(&self) -> Result<Vec<DeploymentRecord>, GitError> {
+        let mut walk = self.repo.revwalk()?;
+        walk.push_glob("refs/heads/*")?;
+        let mut records = Vec::new();
+        let mut noted = std::collections::HashSet::new();
+        for oid in walk {
+            let oid = oid?;
+            let commit = self.repo.find_commit(oid)?;
+            if let Some(record) = pull_record(&commit) {
+                records.push(record);
+            }
+            noted.insert(oid);
+            records.extend(self.push_records(oid));
+        }
+        // Pushes of commits no branch reaches any more (a rollback to an old commit is still
+        // reachable; a deleted branch's commits are not, but their notes still count).
+        if let Ok(notes) = self.repo.notes(Some(NOTES_REF)) {
+            for note in notes.flatten() {
+                let (_, annotated) = note;
+                if !noted.contains(&annotated) {
+                    records.extend(self.push_records(annotated));
+                }
+            }
+        }
+        records.sort_by(|a, b| b.at.cmp(&a.at));
+        Ok(records)
+    }
+}
+
+/// The record a pull commit carries in its trailers.
+fn pull_record(commit: &git2::Commit) -> Option<DeploymentRecord> {
+    let message = commit.message().ok()?.to_string();
+    let trailer = |key: &str| {
+        message
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{key}: ")))
+            .map(str::to_string)
+    };
+    let url = trailer("Directus-Url")?;
+    let at = trailer("Pulled-At")
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))?;
+    Some(DeploymentRecord {
+        kind: RecordKind::Pull,
+        commit: commit.id().to_string(),
+        url,
+        environment: trailer("Directus-Environment"),
+        at,
+        user: trailer("Directus-User").unwrap_or_default(),
+        directus_version: trailer("Directus-Version"),
+        counts: None,
+        summary: commit.summary().ok().flatten().map(|s| s.to_string()),
+        uncommitted: false,
+    })
+}
