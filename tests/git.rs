@@ -1,0 +1,348 @@
+//! The dump in git, against real Directus instances: every pull a commit, any revision diffed
+//! or pushed, branches per environment, deployment records and the drift guard.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+use support::DirectusInstance;
+use support::seed::all_collections;
+
+fn git(repo: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .current_dir(repo)
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn init_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    dir
+}
+
+fn run(instance: &DirectusInstance, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = instance.cli(dir).args(args).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
+fn ok(instance: &DirectusInstance, dir: &Path, args: &[&str]) -> String {
+    let (code, stdout, stderr) = run(instance, dir, args);
+    assert_eq!(code, 0, "{args:?}\n{stdout}\n{stderr}");
+    stdout
+}
+
+fn commit_count(repo: &Path) -> usize {
+    git(repo, &["rev-list", "--count", "HEAD"])
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn role_id(instance: &DirectusInstance, name: &str) -> String {
+    instance.get(&format!("/roles?filter[name][_eq]={name}&fields=id"))[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn every_pull_with_changes_is_one_commit_naming_the_instance() {
+    let instance = DirectusInstance::start();
+    all_collections(&instance);
+    let repo = init_repo();
+    let dir = repo.path();
+
+    ok(&instance, dir, &["pull"]);
+    assert_eq!(commit_count(dir), 1);
+    let message = git(dir, &["log", "-1", "--format=%B"]);
+    let port = instance.port();
+    assert!(
+        message.starts_with(&format!("pull 127.0.0.1:{port}: ")),
+        "{message}"
+    );
+    for trailer in [
+        format!("Directus-Url: {}", instance.url()),
+        "Directus-Version: 10.13.1".to_string(),
+        "Directus-Vendor: sqlite".to_string(),
+        format!("Directus-User: {}", instance.email()),
+        "Pulled-At: ".to_string(),
+        "Directus-Sync-Version: ".to_string(),
+    ] {
+        assert!(
+            message.contains(&trailer),
+            "missing {trailer:?} in\n{message}"
+        );
+    }
+    assert_eq!(
+        git(dir, &["status", "--porcelain"]),
+        "",
+        "work tree and index are clean"
+    );
+
+    let editor = role_id(&instance, "Editor");
+    instance.patch(
+        &format!("/roles/{editor}"),
+        &json!({"description": "Edits everything"}),
+    );
+    ok(&instance, dir, &["pull"]);
+    assert_eq!(commit_count(dir), 2);
+    assert_eq!(
+        git(dir, &["log", "-1", "--format=%s"]).trim(),
+        format!("pull 127.0.0.1:{port}: ~1 roles")
+    );
+    assert_eq!(
+        git(dir, &["show", "--name-only", "--format=", "HEAD"]).trim(),
+        "directus-config/collections/roles.json",
+        "the commit holds only the changed file"
+    );
+    assert!(git(dir, &["show", "HEAD"]).contains("+    \"description\": \"Edits everything\""));
+
+    ok(&instance, dir, &["pull"]);
+    assert_eq!(commit_count(dir), 2, "no change, no commit");
+    ok(&instance, dir, &["pull", "--no-commit", "-x", "roles"]);
+    assert_eq!(commit_count(dir), 2);
+    assert_eq!(git(dir, &["status", "--porcelain"]), "");
+}
+
+#[test]
+fn a_pull_into_another_branch_leaves_the_checkout_untouched() {
+    let instance = DirectusInstance::start();
+    all_collections(&instance);
+    let repo = init_repo();
+    let dir = repo.path();
+    std::fs::write(dir.join("notes.txt"), "first\n").unwrap();
+    std::fs::write(
+        dir.join("directus-sync.config.yaml"),
+        format!(
+            "environments:\n  prod:\n    directusUrl: {}\n    branch: env/prod\n    tokenEnv: PROD_DIRECTUS_TOKEN\n",
+            instance.url()
+        ),
+    )
+    .unwrap();
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", "start"]);
+    // Uncommitted work: a modified file, a staged file and an untracked one.
+    std::fs::write(dir.join("notes.txt"), "first\nsecond (uncommitted)\n").unwrap();
+    std::fs::write(dir.join("staged.txt"), "staged\n").unwrap();
+    git(dir, &["add", "staged.txt"]);
+    std::fs::write(dir.join("untracked.txt"), "untracked\n").unwrap();
+    let snapshot = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        [
+            "notes.txt",
+            "staged.txt",
+            "untracked.txt",
+            ".git/index",
+            ".git/HEAD",
+        ]
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap()))
+        .collect()
+    };
+    let before = snapshot(dir);
+
+    let (code, stdout, stderr) = {
+        let output = instance
+            .cli(dir)
+            .env_remove("DIRECTUS_URL")
+            .env_remove("DIRECTUS_TOKEN")
+            .env("PROD_DIRECTUS_TOKEN", instance.token())
+            .args(["pull", "--env", "prod"])
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert_eq!(
+        snapshot(dir),
+        before,
+        "files, index and HEAD byte-identical"
+    );
+    assert!(
+        !dir.join("directus-config").exists(),
+        "nothing written to the checkout"
+    );
+    assert_eq!(
+        git(dir, &["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+        "main"
+    );
+    let files = git(dir, &["ls-tree", "-r", "--name-only", "env/prod"]);
+    assert!(
+        files.contains("directus-config/collections/roles.json"),
+        "{files}"
+    );
+    assert!(files.contains("notes.txt"), "the branch starts from HEAD");
+    let message = git(dir, &["log", "-1", "--format=%B", "env/prod"]);
+    assert!(message.contains("Directus-Environment: prod"), "{message}");
+    let everything = git(dir, &["log", "-p", "--all"]);
+    assert!(
+        !everything.contains(instance.token()),
+        "secrets never land in git"
+    );
+
+    let output = instance
+        .cli(dir)
+        .env_remove("DIRECTUS_URL")
+        .env_remove("DIRECTUS_TOKEN")
+        .env("PROD_DIRECTUS_TOKEN", instance.token())
+        .args(["status", "--env", "prod", "--exit-code"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with("prod  ") && stdout.contains("env/prod@") && stdout.contains("in sync"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn any_revision_can_be_diffed_and_pushed_back() {
+    let instance = DirectusInstance::start();
+    all_collections(&instance);
+    let repo = init_repo();
+    let dir = repo.path();
+    ok(&instance, dir, &["pull"]);
+    let v1 = git(dir, &["rev-parse", "HEAD"]).trim().to_string();
+
+    let editor = role_id(&instance, "Editor");
+    instance.patch(&format!("/roles/{editor}"), &json!({"description": "v2"}));
+    instance.post("/flows", &json!({"name": "Added in v2", "status": "active", "trigger": "manual", "accountability": "all", "options": {}}));
+    let farewell =
+        instance.get("/translations?filter[key][_eq]=farewell&fields=id")[0]["id"].clone();
+    instance.delete(&format!("/translations/{}", farewell.as_str().unwrap()));
+    ok(&instance, dir, &["pull"]);
+    assert_eq!(commit_count(dir), 2);
+
+    let diff = ok(&instance, dir, &["diff", "HEAD~1"]);
+    assert_eq!(
+        diff,
+        "~ roles \"Editor\": description \"v2\" → \"Writes articles\"\n\
+         + translations en-US \"farewell\"\n  \
+         translations: 1 id-map rows point at deleted items (removed on push)\n\
+         - flows \"Added in v2\"\n\
+         1 to create, 1 to update, 1 to delete\n"
+    );
+    let (code, _, stderr) = run(&instance, dir, &["diff", "no-such-ref"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.starts_with("error: \"no-such-ref\" is not a revision"),
+        "{stderr}"
+    );
+
+    ok(&instance, dir, &["push", &v1]);
+    let (code, stdout, _) = run(&instance, dir, &["diff", &v1, "--exit-code"]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (0, "0 to create, 0 to update, 0 to delete\n")
+    );
+    git(dir, &["branch", "v1", &v1]);
+    ok(&instance, dir, &["pull", "--branch", "v1"]);
+    assert_eq!(
+        git(dir, &["rev-parse", "v1"]).trim(),
+        v1,
+        "the instance is exactly v1: no commit"
+    );
+    let notes = git(dir, &["notes", "--ref", "directus-sync", "show", &v1]);
+    let record: Value = serde_json::from_str(notes.lines().next().unwrap()).unwrap();
+    assert_eq!(record["kind"], "push");
+    assert_eq!(record["url"], instance.url());
+    assert_eq!(
+        record["counts"],
+        json!({"create": 1, "update": 1, "delete": 1})
+    );
+}
+
+#[test]
+fn the_drift_guard_stops_a_push_over_changes_made_in_the_app() {
+    let instance = DirectusInstance::start();
+    all_collections(&instance);
+    let repo = init_repo();
+    let dir = repo.path();
+    ok(&instance, dir, &["pull"]);
+    ok(&instance, dir, &["push"]);
+
+    let editor = role_id(&instance, "Editor");
+    instance.patch(
+        &format!("/roles/{editor}"),
+        &json!({"description": "edited in the app"}),
+    );
+    instance.post("/dashboards", &json!({"name": "Made in the app"}));
+    let (code, _, stderr) = run(&instance, dir, &["push"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("error: {} changed since", instance.url())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("~ roles \"Editor\": description changed on the instance"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("+ dashboards \"Made in the app\": created on the instance"),
+        "{stderr}"
+    );
+    assert_eq!(
+        instance.get(&format!("/roles/{editor}?fields=description"))["description"],
+        "edited in the app"
+    );
+
+    ok(&instance, dir, &["push", "--force"]);
+    assert_eq!(
+        instance.get(&format!("/roles/{editor}?fields=description"))["description"],
+        "Writes articles"
+    );
+
+    let log: Value =
+        serde_json::from_str(&ok(&instance, dir, &["log", "--format", "json"])).unwrap();
+    let kinds: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["push", "push", "pull"], "newest first");
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["url"] == instance.url())
+    );
+    assert_eq!(log[2]["directus_version"], "10.13.1");
+    let text = ok(&instance, dir, &["log"]);
+    assert_eq!(text.lines().count(), 3, "{text}");
+}
+
+#[test]
+fn outside_a_repository_pull_writes_files_and_says_how_to_start_a_history() {
+    let instance = DirectusInstance::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(&instance, dir.path(), &["pull", "--no-specs"]);
+    assert_eq!(code, 0);
+    assert!(stderr.contains("run `git init` there"), "{stderr}");
+    assert!(
+        dir.path()
+            .join("directus-config/collections/roles.json")
+            .exists()
+    );
+    let (code, _, stderr) = run(&instance, dir.path(), &["diff", "HEAD"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("is not in a git repository"), "{stderr}");
+}
