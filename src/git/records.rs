@@ -90,7 +90,7 @@ impl DumpRepo {
                 }
             }
         }
-        records.sort_by(|a, b| b.at.cmp(&a.at));
+        records.sort_by_key(|record| std::cmp::Reverse(record.at));
         Ok(records)
     }
 }

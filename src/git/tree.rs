@@ -99,10 +99,13 @@ impl DumpSource for GitTreeSource {
     }
 }
 
-/// The files a pull changed in the dump, with their old and new contents.
+/// One file a pull changed: its path in the dump, old and new contents (`None`: absent).
+pub type FileChange = (PathBuf, Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// The files a pull changed in the dump.
 #[derive(Debug, Default)]
 pub struct DumpChanges {
-    pub changed: Vec<(PathBuf, Option<Vec<u8>>, Option<Vec<u8>>)>,
+    pub changed: Vec<FileChange>,
 }
 
 impl DumpChanges {
