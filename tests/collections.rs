@@ -3,6 +3,14 @@
 
 mod support;
 
+in_both_id_map_stores!(
+    pull_push_pull_between_instances_is_identical_and_idempotent,
+    edits_in_the_dump_apply_exactly_and_a_second_push_writes_nothing,
+    a_missing_or_malformed_collection_file_stops_before_any_change,
+    only_exclude_and_preserved_ids,
+    helpers_untrack_and_remove_permission_duplicates
+);
+
 use serde_json::{Value, json};
 use std::path::Path;
 use support::DirectusInstance;
@@ -21,10 +29,10 @@ const COLLECTIONS: [&str; 10] = [
     "translations",
 ];
 
-fn two_instances() -> (DirectusInstance, DirectusInstance) {
+fn two_instances(start: fn() -> DirectusInstance) -> (DirectusInstance, DirectusInstance) {
     std::thread::scope(|s| {
-        let a = s.spawn(DirectusInstance::start);
-        let b = s.spawn(DirectusInstance::start);
+        let a = s.spawn(start);
+        let b = s.spawn(start);
         (a.join().unwrap(), b.join().unwrap())
     })
 }
@@ -76,9 +84,8 @@ fn find<'a>(items: &'a mut [Value], field: &str, value: &str) -> &'a mut Value {
         .unwrap_or_else(|| panic!("no item with {field} = {value}"))
 }
 
-#[test]
-fn pull_push_pull_between_instances_is_identical_and_idempotent() {
-    let (a, b) = two_instances();
+fn pull_push_pull_between_instances_is_identical_and_idempotent(start: fn() -> DirectusInstance) {
+    let (a, b) = two_instances(start);
     all_collections(&a);
     let from_a = tempfile::tempdir().unwrap();
     let from_b = tempfile::tempdir().unwrap();
@@ -178,9 +185,10 @@ fn pull_push_pull_between_instances_is_identical_and_idempotent() {
     }
 }
 
-#[test]
-fn edits_in_the_dump_apply_exactly_and_a_second_push_writes_nothing() {
-    let instance = DirectusInstance::start();
+fn edits_in_the_dump_apply_exactly_and_a_second_push_writes_nothing(
+    start: fn() -> DirectusInstance,
+) {
+    let instance = start();
     all_collections(&instance);
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
@@ -305,9 +313,8 @@ fn edits_in_the_dump_apply_exactly_and_a_second_push_writes_nothing() {
     );
 }
 
-#[test]
-fn a_missing_or_malformed_collection_file_stops_before_any_change() {
-    let instance = DirectusInstance::start();
+fn a_missing_or_malformed_collection_file_stops_before_any_change(start: fn() -> DirectusInstance) {
+    let instance = start();
     all_collections(&instance);
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
@@ -351,9 +358,8 @@ fn a_missing_or_malformed_collection_file_stops_before_any_change() {
     );
 }
 
-#[test]
-fn only_exclude_and_preserved_ids() {
-    let (a, b) = two_instances();
+fn only_exclude_and_preserved_ids(start: fn() -> DirectusInstance) {
+    let (a, b) = two_instances(start);
     all_collections(&a);
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
@@ -404,9 +410,8 @@ fn only_exclude_and_preserved_ids() {
     );
 }
 
-#[test]
-fn helpers_untrack_and_remove_permission_duplicates() {
-    let instance = DirectusInstance::start();
+fn helpers_untrack_and_remove_permission_duplicates(start: fn() -> DirectusInstance) {
+    let instance = start();
     support::seed::blog_schema(&instance);
     let role = instance.post("/roles", &json!({"name": "Dup"}))["id"].clone();
     for fields in [["id"], ["title"], ["body"]] {

@@ -3,6 +3,12 @@
 
 mod support;
 
+in_both_id_map_stores!(
+    dry_run_and_unresolvable_references_change_nothing,
+    a_push_that_fails_midway_reports_progress_and_the_next_push_converges,
+    untracked_items_with_the_same_identity_are_taken_over_not_duplicated
+);
+
 use serde_json::{Value, json};
 use std::path::Path;
 use support::DirectusInstance;
@@ -27,9 +33,8 @@ fn output(instance: &DirectusInstance, dir: &Path, args: &[&str]) -> (Option<i32
     )
 }
 
-#[test]
-fn dry_run_and_unresolvable_references_change_nothing() {
-    let instance = DirectusInstance::start();
+fn dry_run_and_unresolvable_references_change_nothing(start: fn() -> DirectusInstance) {
+    let instance = start();
     all_collections(&instance);
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
@@ -66,11 +71,12 @@ fn dry_run_and_unresolvable_references_change_nothing() {
     );
 }
 
-#[test]
-fn a_push_that_fails_midway_reports_progress_and_the_next_push_converges() {
+fn a_push_that_fails_midway_reports_progress_and_the_next_push_converges(
+    start: fn() -> DirectusInstance,
+) {
     let (source, target) = std::thread::scope(|s| {
-        let a = s.spawn(DirectusInstance::start);
-        let b = s.spawn(DirectusInstance::start);
+        let a = s.spawn(start);
+        let b = s.spawn(start);
         (a.join().unwrap(), b.join().unwrap())
     });
     all_collections(&source);
@@ -124,9 +130,10 @@ fn a_push_that_fails_midway_reports_progress_and_the_next_push_converges() {
     );
 }
 
-#[test]
-fn untracked_items_with_the_same_identity_are_taken_over_not_duplicated() {
-    let instance = DirectusInstance::start();
+fn untracked_items_with_the_same_identity_are_taken_over_not_duplicated(
+    start: fn() -> DirectusInstance,
+) {
+    let instance = start();
     all_collections(&instance);
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();

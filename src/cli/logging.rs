@@ -14,6 +14,8 @@ pub fn init(debug: bool) {
         .with_default(Level::WARN);
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let subscriber = tracing_subscriber::fmt()
+        // The builder filters at INFO by default; the `Targets` filter below decides instead.
+        .with_max_level(Level::TRACE)
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
         .event_format(PlainFormat { ansi })

@@ -66,6 +66,10 @@ pub struct GlobalArgs {
     /// Environment from the config file's `environments:` (URL, credentials, branch)
     #[arg(long = "env", global = true, value_name = "NAME")]
     pub environment: Option<String>,
+    /// Where the instance keeps SyncIds: the directus-extension-sync table, or a hidden
+    /// collection the tool creates (auto: the extension when installed)
+    #[arg(long, global = true, value_enum, value_name = "STORE")]
+    pub id_map: Option<crate::config::IdMapMode>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +95,21 @@ pub enum HelpersCommand {
     Untrack(UntrackArgs),
     /// Delete permissions that repeat the same role, collection and action
     RemovePermissionDuplicates(RemoveDuplicatesArgs),
+    /// Copy SyncIds between the directus-extension-sync table and the tool's own collection
+    MigrateIdMap(MigrateArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    Extension,
+    Collection,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Where the SyncIds go
+    #[arg(long, value_enum)]
+    pub to: StoreKind,
 }
 
 /// Comma-separated lists; each part trimmed (`-x "roles, permissions"` works).
@@ -281,6 +300,7 @@ impl Cli {
         let global = &self.global;
         let mut layer = FileOptions {
             debug: global.debug.then_some(true),
+            id_map: global.id_map,
             directus_url: global.directus_url.clone(),
             directus_token: global.directus_token.clone(),
             directus_email: global.directus_email.clone(),

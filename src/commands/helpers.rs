@@ -1,8 +1,11 @@
 use super::Context;
-use crate::cli::{CommandError, ExitCode, HelpersCommand, Keep, RemoveDuplicatesArgs, UntrackArgs};
+use crate::cli::{
+    CommandError, ExitCode, HelpersCommand, Keep, MigrateArgs, RemoveDuplicatesArgs, StoreKind,
+    UntrackArgs,
+};
 use crate::collections::spec;
 use crate::config::TRACKED_COLLECTIONS;
-use crate::idmap::{IdMap, IdMapRow, IdMapStore, id_string};
+use crate::idmap::{IdMap, IdMapRow, IdMapStore, extension_installed, id_string};
 use crate::instance::read_collection;
 use serde_json::{Value, json};
 
@@ -10,6 +13,7 @@ pub async fn run(context: &Context, command: &HelpersCommand) -> Result<ExitCode
     match command {
         HelpersCommand::Untrack(args) => untrack(context, args).await,
         HelpersCommand::RemovePermissionDuplicates(args) => remove_duplicates(context, args).await,
+        HelpersCommand::MigrateIdMap(args) => migrate(context, args).await,
     }
 }
 
@@ -24,7 +28,7 @@ async fn untrack(context: &Context, args: &UntrackArgs) -> Result<ExitCode, Comm
     }
     let connection = context.connect(false).await?;
     let client = &connection.client;
-    let store = IdMapStore::detect(client).await?;
+    let store = connection.store.clone();
     let id_map = IdMap::new(None, store.load(client).await?);
     let table = args.collection.as_str();
     let found = match (&args.id, &args.sync_id) {
@@ -56,6 +60,63 @@ async fn untrack(context: &Context, args: &UntrackArgs) -> Result<ExitCode, Comm
     }
     context.finish(&connection);
     Ok(ExitCode::Success)
+}
+
+/// Copies every id-map row the target store lacks, so that a team can drop (or adopt) the
+/// extension without losing identities. Rows already in the target win over copies.
+async fn migrate(context: &Context, args: &MigrateArgs) -> Result<ExitCode, CommandError> {
+    let connection = context.connect(false).await?;
+    let client = &connection.client;
+    if !extension_installed(client).await? {
+        return Err(CommandError::user(
+            "directus-extension-sync does not answer on this instance: there is nothing to migrate from or to",
+        ));
+    }
+    let collection = IdMapStore::collection(client).await?;
+    let (source, mut target) = match args.to {
+        StoreKind::Collection => (IdMapStore::Extension, collection),
+        StoreKind::Extension => (collection, IdMapStore::Extension),
+    };
+    let rows = source.load(client).await?;
+    target.ensure(client).await?;
+    let existing = IdMap::new(None, target.load(client).await?);
+    let mut copies = Vec::new();
+    let mut conflicts = 0;
+    for row in rows {
+        match (
+            existing.local_id(&row.table, &row.sync_id),
+            existing.sync_id(&row.table, &row.local_id),
+        ) {
+            (None, None) => copies.push(row),
+            (Some(local), _) if local == row.local_id => {}
+            _ => {
+                conflicts += 1;
+                tracing::warn!(
+                    "{} {}: the target maps it differently; kept the target's row",
+                    row.table,
+                    row.sync_id
+                );
+            }
+        }
+    }
+    target.insert(client, &copies).await?;
+    tracing::info!(
+        "copied {} id-map rows to {} ({} already there, {conflicts} conflicting)",
+        copies.len(),
+        target.describe(),
+        existing_count(&existing)
+    );
+    if args.to == StoreKind::Collection {
+        tracing::info!(
+            "use --id-map collection (or idMap: collection) until the extension is removed"
+        );
+    }
+    context.finish(&connection);
+    Ok(ExitCode::Success)
+}
+
+fn existing_count(map: &IdMap) -> usize {
+    TRACKED_COLLECTIONS.iter().map(|t| map.rows(t).len()).sum()
 }
 
 /// Permissions sharing role, collection and action, grouped in the order first seen; each
@@ -94,7 +155,7 @@ async fn remove_duplicates(
         context.finish(&connection);
         return Ok(ExitCode::Success);
     }
-    let store = IdMapStore::detect(client).await?;
+    let store = connection.store.clone();
     let id_map = IdMap::new(None, store.load(client).await?);
     let mut doomed = Vec::new();
     let mut stale_rows = Vec::new();

@@ -14,6 +14,7 @@ use crate::config::{Options, Overrides};
 use crate::directus::{Client, DirectusError, Me, Request, ServerInfo};
 use crate::dump::{self, DirSource, DumpSource};
 use crate::git::{DumpRepo, GitError};
+use crate::idmap::{IdMapError, IdMapStore};
 use crate::instance::Instance;
 use crate::plan::{Plan, build::DumpItems, build_collections};
 use crate::snapshot::Snapshot;
@@ -69,6 +70,24 @@ pub struct Connection {
     pub client: Client,
     pub server: ServerInfo,
     pub me: Me,
+    /// Where this instance keeps SyncIds.
+    pub store: IdMapStore,
+}
+
+impl Connection {
+    /// The live state of the collections of this run.
+    pub async fn read_instance(
+        &self,
+        specs: &[&'static CollectionSpec],
+    ) -> Result<Instance, DirectusError> {
+        Instance::read(
+            &self.client,
+            specs,
+            self.me.role.clone(),
+            self.store.clone(),
+        )
+        .await
+    }
 }
 
 /// A dump read and checked, ready to be compared with instances.
@@ -110,6 +129,16 @@ impl From<GitError> for CommandError {
         let mut command_error = CommandError::new(kind, error);
         command_error.hints.extend(hint.map(str::to_string));
         command_error
+    }
+}
+
+impl From<IdMapError> for CommandError {
+    fn from(error: IdMapError) -> Self {
+        match error {
+            IdMapError::Directus(error) => error.into(),
+            missing @ IdMapError::ExtensionMissing => CommandError::new(ErrorKind::Config, missing)
+                .hint("install directus-extension-sync, or use --id-map collection (no server install needed)"),
+        }
     }
 }
 
@@ -160,7 +189,7 @@ impl Context {
     ) -> Result<(Plan, Instance), CommandError> {
         let dump = self.load_dump(source)?;
         let specs = self.specs();
-        let instance = Instance::read(&connection.client, &specs, connection.me.role.clone());
+        let instance = connection.read_instance(&specs);
         let (schema, instance) = tokio::try_join!(schema_diff(connection, &dump, force), instance)?;
         let plan = plan_for(&specs, &dump, &instance, schema);
         Ok((plan, instance))
@@ -203,8 +232,21 @@ pub async fn connect(options: &Options, force: bool) -> Result<Connection, Comma
     );
     let clear_cache =
         client.json(Request::new(Method::POST, "/utils/cache/clear").query("system", "true"));
-    let (_, me) = tokio::try_join!(clear_cache, client.me())?;
-    Ok(Connection { client, server, me })
+    let select_store = async {
+        IdMapStore::select(&client, options.id_map)
+            .await
+            .map_err(CommandError::from)
+    };
+    let clear_and_ask =
+        async { Ok::<_, CommandError>(tokio::try_join!(clear_cache, client.me())?) };
+    let ((_, me), store) = tokio::try_join!(clear_and_ask, select_store)?;
+    tracing::debug!("SyncIds are kept in {}", store.describe());
+    Ok(Connection {
+        client,
+        server,
+        me,
+        store,
+    })
 }
 
 pub fn specs_of(options: &Options) -> Vec<&'static CollectionSpec> {

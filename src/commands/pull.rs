@@ -3,7 +3,6 @@ use crate::cli::{CommandError, ExitCode, PullArgs};
 use crate::dump::{self, json::to_dump_string};
 use crate::git::PullInfo;
 use crate::idmap::IdMapRow;
-use crate::instance::Instance;
 use crate::snapshot::Snapshot;
 use crate::specs::Specs;
 
@@ -41,7 +40,7 @@ pub async fn run(context: &Context, args: &PullArgs) -> Result<ExitCode, Command
             false => Ok(None),
         }
     };
-    let read_instance = Instance::read(client, &specs, connection.me.role.clone());
+    let read_instance = connection.read_instance(&specs);
     let (snapshot, api_specs, mut instance) =
         tokio::try_join!(fetch_snapshot, fetch_specs, read_instance)?;
 

@@ -12,7 +12,7 @@ pub async fn run(context: &Context, args: &PushArgs) -> Result<ExitCode, Command
     let connection = context.connect(args.force).await?;
     let client = &connection.client;
     let specs = context.specs();
-    let read_instance = Instance::read(client, &specs, connection.me.role.clone());
+    let read_instance = connection.read_instance(&specs);
     let (schema, mut instance) =
         tokio::try_join!(schema_diff(&connection, &dump, args.force), read_instance)?;
     let plan = plan_for(&specs, &dump, &instance, schema);

@@ -2,7 +2,6 @@ use super::{Context, connect, load_dump, plan_for, schema_diff, specs_of};
 use crate::cli::{CommandError, ExitCode, StatusArgs};
 use crate::config::Options;
 use crate::git::DumpRepo;
-use crate::instance::Instance;
 
 /// Whether each environment's live instance matches the dump on its branch.
 pub async fn run(context: &Context, args: &StatusArgs) -> Result<ExitCode, CommandError> {
@@ -31,7 +30,7 @@ pub async fn run(context: &Context, args: &StatusArgs) -> Result<ExitCode, Comma
         let dump = load_dump(&options, &source)?;
         let connection = connect(&options, false).await?;
         let specs = specs_of(&options);
-        let read = Instance::read(&connection.client, &specs, connection.me.role.clone());
+        let read = connection.read_instance(&specs);
         let (schema, instance) = tokio::try_join!(schema_diff(&connection, &dump, false), read)?;
         let plan = plan_for(&specs, &dump, &instance, schema);
         let counts = plan.counts();

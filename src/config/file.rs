@@ -48,6 +48,8 @@ pub struct FileOptions {
     pub commit: Option<bool>,
     /// The branch pulls commit to (default: the checked-out branch).
     pub branch: Option<String>,
+    /// Where SyncIds are kept on the instance.
+    pub id_map: Option<super::IdMapMode>,
 }
 
 /// One entry of `environments:`. Secrets are named, not written: `tokenEnv: PROD_TOKEN` reads
@@ -142,7 +144,8 @@ impl FileOptions {
             hooks,
             environments,
             commit,
-            branch
+            branch,
+            id_map
         )
     }
 }

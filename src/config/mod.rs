@@ -68,6 +68,19 @@ pub enum ConfigError {
     MissingCredentials,
 }
 
+/// Where SyncIds are kept on the instance (`--id-map`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum IdMapMode {
+    /// The extension's table when `directus-extension-sync` answers, else our collection.
+    #[default]
+    Auto,
+    /// `directus-extension-sync` must be installed.
+    Extension,
+    /// A hidden collection the tool creates itself; no server install needed.
+    Collection,
+}
+
 /// `--preserve-ids`: `*`/`all`, or a list of collections.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum PreserveIds {
@@ -139,6 +152,7 @@ pub struct Options {
     pub hooks: Option<serde_json::Value>,
     /// The names under `environments:` in the config file.
     pub environment_names: Vec<String>,
+    pub id_map: IdMapMode,
 }
 
 /// The layers above the config file, lowest first: environment variables, then the command
@@ -176,6 +190,7 @@ impl Default for Options {
             commit: true,
             hooks: None,
             environment_names: Vec::new(),
+            id_map: IdMapMode::Auto,
         }
     }
 }
@@ -245,6 +260,7 @@ impl Options {
         set(&mut self.specs, layer.specs);
         set(&mut self.max_push_retries, layer.max_push_retries);
         set(&mut self.commit, layer.commit);
+        set(&mut self.id_map, layer.id_map);
         self.branch = layer.branch.or(self.branch.take());
         self.hooks = layer.hooks.or(self.hooks.take());
     }

@@ -3,7 +3,7 @@
 
 mod store;
 
-pub use store::{IdMapStore, STORE_COLLECTION};
+pub use store::{IdMapError, IdMapStore, STORE_COLLECTION, extension_installed};
 
 use crate::collections::ADMIN_ROLE_SYNC_ID;
 use serde_json::Value;

@@ -1,4 +1,5 @@
 use super::{IdMapRow, id_string};
+use crate::config::IdMapMode;
 use crate::directus::{Client, DirectusError, Request, chunks};
 use futures::future::try_join_all;
 use reqwest::{Method, StatusCode};
@@ -11,6 +12,30 @@ pub const STORE_COLLECTION: &str = "sync_id_map";
 const EXTENSION_TABLE: &str = "directus_sync_id_map";
 const EXTENSION_ROUTES: &str = "/directus-extension-sync/table";
 
+#[derive(Debug, thiserror::Error)]
+pub enum IdMapError {
+    #[error(transparent)]
+    Directus(#[from] DirectusError),
+    #[error("--id-map extension: directus-extension-sync does not answer on this instance")]
+    ExtensionMissing,
+}
+
+/// Whether `directus-extension-sync` answers (its id-map routes say "No id map found" for an
+/// unknown SyncId; without it Directus answers ROUTE_NOT_FOUND).
+pub async fn extension_installed(client: &Client) -> Result<bool, DirectusError> {
+    let ping = format!("{EXTENSION_ROUTES}/__ping_test__/sync_id/__ping_test__");
+    match client.get(&ping).await {
+        Ok(_) => Ok(true),
+        Err(DirectusError::Api {
+            status: StatusCode::NOT_FOUND,
+            message,
+            ..
+        }) => Ok(message == "No id map found"),
+        Err(DirectusError::Forbidden { .. }) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
 /// Where this instance keeps its id map.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdMapStore {
@@ -22,22 +47,23 @@ pub enum IdMapStore {
 }
 
 impl IdMapStore {
-    pub async fn detect(client: &Client) -> Result<IdMapStore, DirectusError> {
-        let ping = format!("{EXTENSION_ROUTES}/__ping_test__/sync_id/__ping_test__");
-        match client.get(&ping).await {
-            Ok(_) => return Ok(IdMapStore::Extension),
-            Err(DirectusError::Api {
-                status: StatusCode::NOT_FOUND,
-                message,
-                ..
-            }) if message == "No id map found" => return Ok(IdMapStore::Extension),
-            Err(DirectusError::Api {
-                status: StatusCode::NOT_FOUND,
-                ..
-            })
-            | Err(DirectusError::Forbidden { .. }) => {}
-            Err(other) => return Err(other),
+    /// The store `mode` asks for on this instance.
+    pub async fn select(client: &Client, mode: IdMapMode) -> Result<IdMapStore, IdMapError> {
+        let extension = match mode {
+            IdMapMode::Collection => false,
+            IdMapMode::Auto | IdMapMode::Extension => extension_installed(client).await?,
+        };
+        if extension {
+            return Ok(IdMapStore::Extension);
         }
+        if mode == IdMapMode::Extension {
+            return Err(IdMapError::ExtensionMissing);
+        }
+        Ok(IdMapStore::collection(client).await?)
+    }
+
+    /// Our collection store, whether or not it exists yet.
+    pub async fn collection(client: &Client) -> Result<IdMapStore, DirectusError> {
         let exists = match client
             .get(&format!("/collections/{STORE_COLLECTION}"))
             .await

@@ -29,8 +29,8 @@ impl Instance {
         client: &Client,
         specs: &[&'static CollectionSpec],
         admin_role: Option<String>,
+        store: IdMapStore,
     ) -> Result<Instance, DirectusError> {
-        let store = IdMapStore::detect(client).await?;
         let (rows, lists) = tokio::try_join!(
             store.load(client),
             try_join_all(specs.iter().map(|spec| read_collection(client, spec))),

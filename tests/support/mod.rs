@@ -17,6 +17,27 @@
 
 pub mod seed;
 
+/// Declares each listed test twice: against instances with `directus-extension-sync` and
+/// against instances without it, where the tool keeps SyncIds in a collection of its own.
+/// Each body is a `fn(start: fn() -> DirectusInstance)`.
+#[macro_export]
+macro_rules! in_both_id_map_stores {
+    ($($name:ident),* $(,)?) => {
+        mod with_extension {
+            $(#[test]
+            fn $name() {
+                super::$name(super::support::DirectusInstance::start)
+            })*
+        }
+        mod without_extension {
+            $(#[test]
+            fn $name() {
+                super::$name(super::support::DirectusInstance::start_without_extension)
+            })*
+        }
+    };
+}
+
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
