@@ -10,6 +10,7 @@ pub mod config;
 pub mod directus;
 pub mod dump;
 pub mod git;
+pub mod hooks;
 pub mod idmap;
 pub mod instance;
 pub mod plan;

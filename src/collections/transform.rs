@@ -28,20 +28,38 @@ impl CollectionSpec {
     /// The dump form of a live item: no `id`, no ignored fields, relations as SyncIds,
     /// `_syncId` last. Ids without a SyncId stay as they are (they point at untracked items).
     pub fn to_dump(&self, live: &Value, sync_id: &str, id_map: &IdMap) -> Value {
+        self.finish_dump(self.start_dump(live, sync_id), id_map)
+    }
+
+    /// A live item as `onDump` hooks see it: tracked (`_syncId`), its `id` gone, everything
+    /// else as Directus sent it.
+    pub fn start_dump(&self, live: &Value, sync_id: &str) -> Value {
         let mut item = live.clone();
         if let Some(object) = item.as_object_mut() {
             object.shift_remove("id");
-            for field in self.ignored_fields {
-                object.shift_remove(*field);
-            }
+            object.insert("_syncId".into(), Value::String(sync_id.into()));
         }
+        item
+    }
+
+    /// Ignored fields removed, relations mapped to SyncIds, `_syncId` moved last.
+    pub fn finish_dump(&self, mut item: Value, id_map: &IdMap) -> Value {
+        let sync_id = item
+            .as_object_mut()
+            .and_then(|object| {
+                for field in self.ignored_fields {
+                    object.shift_remove(*field);
+                }
+                object.shift_remove("_syncId")
+            })
+            .unwrap_or(Value::Null);
         for relation in self.relations {
             if let Some(value) = get_path_mut(&mut item, relation.path) {
                 map_ids(value, &mut |local| id_map.sync_id(relation.target, local));
             }
         }
         if let Some(object) = item.as_object_mut() {
-            object.insert("_syncId".into(), Value::String(sync_id.into()));
+            object.insert("_syncId".into(), sync_id);
         }
         item
     }

@@ -148,7 +148,7 @@ async fn remove_duplicates(
     let connection = context.connect(false).await?;
     let client = &connection.client;
     let permissions_spec = spec("permissions").expect("permissions are tracked");
-    let permissions = read_collection(client, permissions_spec).await?;
+    let permissions = read_collection(client, permissions_spec, None).await?;
     let groups = duplicate_groups(&permissions);
     if groups.is_empty() {
         tracing::info!("no duplicated permissions");

@@ -14,6 +14,7 @@ use crate::config::{Options, Overrides};
 use crate::directus::{Client, DirectusError, Me, Request, ServerInfo};
 use crate::dump::{self, DirSource, DumpSource};
 use crate::git::{DumpRepo, GitError};
+use crate::hooks::{HookClient, HookError, HookName, Hooks};
 use crate::idmap::{IdMapError, IdMapStore};
 use crate::instance::Instance;
 use crate::plan::{Plan, build::DumpItems, build_collections};
@@ -39,11 +40,20 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, Comma
         Some(path) => tracing::debug!("loaded config file {}", path.display()),
         None => tracing::debug!("no config file found in {}", cwd.display()),
     }
+    let config_dir = options
+        .config_file
+        .as_ref()
+        .and_then(|file| file.parent())
+        .map_or_else(|| cwd.clone(), Path::to_path_buf);
+    let hooks = Hooks::from_config(options.hooks.as_ref(), config_dir)
+        .map_err(|e| CommandError::new(ErrorKind::Config, e))?;
+    tracing::debug!("effective options: {}", options.describe());
     let context = Context {
         options,
         cwd,
         config_path,
         overrides,
+        hooks,
         started: Instant::now(),
     };
     match &cli.command {
@@ -62,6 +72,7 @@ pub struct Context {
     pub cwd: PathBuf,
     config_path: Option<PathBuf>,
     overrides: Overrides,
+    pub hooks: Hooks,
     started: Instant,
 }
 
@@ -80,13 +91,17 @@ impl Connection {
         &self,
         specs: &[&'static CollectionSpec],
     ) -> Result<Instance, DirectusError> {
-        Instance::read(
-            &self.client,
-            specs,
-            self.me.role.clone(),
-            self.store.clone(),
-        )
-        .await
+        self.read_instance_with(specs, &HashMap::new()).await
+    }
+
+    /// The live state, each collection read with the query an `onQuery` hook gave.
+    pub async fn read_instance_with(
+        &self,
+        specs: &[&'static CollectionSpec],
+        queries: &HashMap<&'static str, serde_json::Value>,
+    ) -> Result<Instance, DirectusError> {
+        let (role, store) = (self.me.role.clone(), self.store.clone());
+        Instance::read(&self.client, specs, role, store, queries).await
     }
 }
 
@@ -167,7 +182,12 @@ impl Context {
     /// Logs in, checks that the server is a Directus 10 and clears its caches so that every
     /// read sees the current configuration.
     pub async fn connect(&self, force: bool) -> Result<Connection, CommandError> {
-        connect(&self.options, force).await
+        let connection = connect(&self.options, force).await?;
+        self.hooks.set_client(HookClient {
+            url: connection.client.base_url().to_string(),
+            token: connection.client.bearer_token().await?,
+        });
+        Ok(connection)
     }
 
     /// The collections of this run, in push order.
@@ -176,8 +196,8 @@ impl Context {
     }
 
     /// Reads and checks every file of the dump before anything is compared.
-    pub fn load_dump(&self, source: &dyn DumpSource) -> Result<LoadedDump, CommandError> {
-        load_dump(&self.options, source)
+    pub async fn load_dump(&self, source: &dyn DumpSource) -> Result<LoadedDump, CommandError> {
+        load_dump(&self.options, &self.hooks, source).await
     }
 
     /// Builds the plan that turns the instance into the dump.
@@ -187,7 +207,7 @@ impl Context {
         force: bool,
         source: &dyn DumpSource,
     ) -> Result<(Plan, Instance), CommandError> {
-        let dump = self.load_dump(source)?;
+        let dump = self.load_dump(source).await?;
         let specs = self.specs();
         let instance = connection.read_instance(&specs);
         let (schema, instance) = tokio::try_join!(schema_diff(connection, &dump, force), instance)?;
@@ -257,13 +277,21 @@ pub fn specs_of(options: &Options) -> Vec<&'static CollectionSpec> {
         .collect()
 }
 
-pub fn load_dump(options: &Options, source: &dyn DumpSource) -> Result<LoadedDump, CommandError> {
+/// Reads a dump and runs the `onLoad` hooks on it.
+pub async fn load_dump(
+    options: &Options,
+    hooks: &Hooks,
+    source: &dyn DumpSource,
+) -> Result<LoadedDump, CommandError> {
     let snapshot = match options.snapshot {
-        true => Some(Snapshot::read(
-            source,
-            &options.snapshot_path,
-            options.split,
-        )?),
+        true => {
+            let read = Snapshot::read(source, &options.snapshot_path, options.split)?;
+            let hooked = hooks
+                .run("snapshot", HookName::OnLoad, read.0)
+                .await
+                .map_err(hook_error)?;
+            Some(Snapshot(hooked))
+        }
         false => {
             tracing::debug!("snapshot is disabled");
             None
@@ -272,9 +300,42 @@ pub fn load_dump(options: &Options, source: &dyn DumpSource) -> Result<LoadedDum
     let mut items = HashMap::new();
     for spec in specs_of(options) {
         let list = dump::collections::read(source, &options.collections_path, spec.name)?;
-        items.insert(spec.name, list);
+        let list = hooks
+            .run(spec.name, HookName::OnLoad, serde_json::Value::Array(list))
+            .await
+            .map_err(hook_error)?;
+        items.insert(spec.name, hook_items(spec.name, HookName::OnLoad, list)?);
     }
     Ok(LoadedDump { snapshot, items })
+}
+
+pub fn hook_error(error: HookError) -> CommandError {
+    CommandError::new(ErrorKind::User, error)
+        .hint("nothing was written; fix the hook and run again")
+}
+
+/// A collection hook must give back a list of items.
+pub fn hook_items(
+    collection: &str,
+    hook: HookName,
+    value: serde_json::Value,
+) -> Result<Vec<serde_json::Value>, CommandError> {
+    match value {
+        serde_json::Value::Array(items) => Ok(items),
+        other => Err(hook_error(HookError::Failed {
+            scope: collection.to_string(),
+            name: hook.as_str(),
+            message: format!("expected a list of items back, got {}", short_json(&other)),
+        })),
+    }
+}
+
+fn short_json(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
 }
 
 pub async fn schema_diff(

@@ -1,10 +1,12 @@
-use super::{Context, dump_repo, instance_url};
+use super::{Context, dump_repo, hook_error, hook_items, instance_url};
 use crate::cli::{CommandError, ExitCode, PullArgs};
 use crate::dump::{self, json::to_dump_string};
 use crate::git::PullInfo;
+use crate::hooks::HookName;
 use crate::idmap::IdMapRow;
 use crate::snapshot::Snapshot;
 use crate::specs::Specs;
+use serde_json::{Value, json};
 
 pub async fn run(context: &Context, args: &PullArgs) -> Result<ExitCode, CommandError> {
     let options = &context.options;
@@ -40,7 +42,19 @@ pub async fn run(context: &Context, args: &PullArgs) -> Result<ExitCode, Command
             false => Ok(None),
         }
     };
-    let read_instance = connection.read_instance(&specs);
+    let mut queries = std::collections::HashMap::new();
+    for spec in &specs {
+        if context.hooks.has(spec.name, HookName::OnQuery) {
+            let query = json!({"limit": -1});
+            let query = context
+                .hooks
+                .run(spec.name, HookName::OnQuery, query)
+                .await
+                .map_err(hook_error)?;
+            queries.insert(spec.name, query);
+        }
+    }
+    let read_instance = connection.read_instance_with(&specs, &queries);
     let (snapshot, api_specs, mut instance) =
         tokio::try_join!(fetch_snapshot, fetch_specs, read_instance)?;
 
@@ -77,25 +91,40 @@ pub async fn run(context: &Context, args: &PullArgs) -> Result<ExitCode, Command
         .unwrap_or("unknown")
         .to_string();
     let mut output = dump::DumpWrite::default();
+    let hooks = &context.hooks;
     for spec in &specs {
-        let mut items: Vec<_> = instance
+        let tracked: Vec<_> = instance
             .live_items(spec)
             .iter()
-            .filter_map(|live| {
-                let sync_id = live.sync_id.as_deref()?;
-                Some(spec.to_dump(&live.raw, sync_id, &instance.id_map))
-            })
+            .filter_map(|live| Some(spec.start_dump(&live.raw, live.sync_id.as_deref()?)))
+            .collect();
+        let dumped = hooks
+            .run(spec.name, HookName::OnDump, Value::Array(tracked))
+            .await
+            .map_err(hook_error)?;
+        let mut items: Vec<_> = hook_items(spec.name, HookName::OnDump, dumped)?
+            .into_iter()
+            .map(|item| spec.finish_dump(item, &instance.id_map))
             .collect();
         spec.sort(&mut items);
+        let saved = hooks
+            .run(spec.name, HookName::OnSave, Value::Array(items))
+            .await
+            .map_err(hook_error)?;
+        let items = hook_items(spec.name, HookName::OnSave, saved)?;
         tracing::debug!("{}: {} items", spec.name, items.len());
         let path = options.collections_path.join(format!("{}.json", spec.name));
         output.files.push((path, to_dump_string(&items)));
     }
     match snapshot {
-        Some(snapshot) => output.dirs.push((
-            options.snapshot_path.clone(),
-            snapshot.to_files(options.split),
-        )),
+        Some(snapshot) => {
+            let saved = hooks
+                .run("snapshot", HookName::OnSave, snapshot.0)
+                .await
+                .map_err(hook_error)?;
+            let files = Snapshot(saved).to_files(options.split);
+            output.dirs.push((options.snapshot_path.clone(), files));
+        }
         None => tracing::debug!("snapshot is disabled"),
     }
     if let Some(api_specs) = api_specs {

@@ -1,4 +1,4 @@
-use super::{Context, LoadedDump, dump_repo, instance_url, load_dump, plan_for, schema_diff};
+use super::{Context, LoadedDump, dump_repo, instance_url, plan_for, schema_diff};
 use crate::cli::{CommandError, ErrorKind, ExitCode, PushArgs};
 use crate::git::{DeploymentRecord, DumpRepo, RecordKind};
 use crate::instance::Instance;
@@ -7,7 +7,7 @@ use crate::plan::{Action, Plan};
 pub async fn run(context: &Context, args: &PushArgs) -> Result<ExitCode, CommandError> {
     let options = &context.options;
     let source = context.dump_source(args.revision.as_deref())?;
-    let dump = context.load_dump(source.as_ref())?;
+    let dump = context.load_dump(source.as_ref()).await?;
     let repo = dump_repo(&context.dump_root())?;
     let connection = context.connect(args.force).await?;
     let client = &connection.client;
@@ -58,14 +58,14 @@ pub async fn run(context: &Context, args: &PushArgs) -> Result<ExitCode, Command
         tracing::info!("the instance already matches the dump");
     }
     if let Some(repo) = &repo {
-        record(context, repo, args, &dump, &plan, &connection)?;
+        record(context, repo, args, &dump, &plan, &connection).await?;
     }
     context.finish(&connection);
     Ok(ExitCode::Success)
 }
 
 /// Notes the push on the pushed commit (HEAD for the working tree).
-fn record(
+async fn record(
     context: &Context,
     repo: &DumpRepo,
     args: &PushArgs,
@@ -78,12 +78,13 @@ fn record(
         tracing::debug!("no commit to record the push on");
         return Ok(());
     };
-    let uncommitted = args.revision.is_none() && {
-        let committed = repo
-            .source("HEAD")
-            .ok()
-            .and_then(|source| load_dump(&context.options, &source).ok());
-        committed.is_none_or(|committed| !committed.same_as(dump))
+    let uncommitted = match (&args.revision, repo.source("HEAD")) {
+        (Some(_), _) => false,
+        (None, Ok(head)) => context
+            .load_dump(&head)
+            .await
+            .map_or(true, |committed| !committed.same_as(dump)),
+        (None, Err(_)) => true,
     };
     let record = DeploymentRecord {
         kind: RecordKind::Push,
@@ -122,7 +123,7 @@ async fn check_drift(
     let Ok(source) = repo.source(&last.commit) else {
         return Ok(());
     };
-    let Ok(recorded) = load_dump(&context.options, &source) else {
+    let Ok(recorded) = context.load_dump(&source).await else {
         tracing::debug!(
             "the dump of {} cannot be read: drift not checked",
             &last.commit[..10]

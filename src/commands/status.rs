@@ -27,7 +27,7 @@ pub async fn run(context: &Context, args: &StatusArgs) -> Result<ExitCode, Comma
             .or_else(|| repo.current_branch())
             .unwrap_or_else(|| "HEAD".into());
         let source = repo.source(&branch)?;
-        let dump = load_dump(&options, &source)?;
+        let dump = load_dump(&options, &context.hooks, &source).await?;
         let connection = connect(&options, false).await?;
         let specs = specs_of(&options);
         let read = connection.read_instance(&specs);

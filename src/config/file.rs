@@ -242,10 +242,8 @@ fn parse_file(path: &Path) -> Result<FileOptions, ConfigError> {
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or_default();
-    if matches!(extension, "js" | "cjs" | "mjs") {
-        return Err(ConfigError::JavaScript {
-            path: path.to_path_buf(),
-        });
+    if matches!(extension, "js" | "cjs") {
+        return evaluate_javascript(path);
     }
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
@@ -266,6 +264,32 @@ fn parse_file(path: &Path) -> Result<FileOptions, ConfigError> {
         ));
     }
     serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
+}
+
+/// Existing users' `directus-sync.config.js`: evaluated by the system `node`, functions (hooks)
+/// kept as markers that the hooks module calls back.
+fn evaluate_javascript(path: &Path) -> Result<FileOptions, ConfigError> {
+    use crate::hooks::node::{NodeError, evaluate_config};
+    let value = evaluate_config(path).map_err(|error| match error {
+        NodeError::Unavailable(reason) => ConfigError::JavaScript {
+            path: path.to_path_buf(),
+            reason,
+        },
+        NodeError::Failed(message) => ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("evaluating it with node failed: {message}"),
+        },
+    })?;
+    if !value.is_object() {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: "module.exports must be an object of options".into(),
+        });
+    }
+    serde_json::from_value(value).map_err(|e| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// Removes `.` and `..` components so that one file reached by two spellings is seen once,

@@ -44,10 +44,11 @@ pub enum ConfigError {
     #[error("config file {path}: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error(
-        "config file {path} is JavaScript, which this version cannot evaluate yet; \
-         write the same options to directus-sync.config.json or directus-sync.config.yaml"
+        "config file {path} is JavaScript, which needs node to run ({reason}); install Node.js, \
+         or write the same options to directus-sync.config.json or directus-sync.config.yaml \
+         (hooks become shell commands there)"
     )]
-    JavaScript { path: PathBuf },
+    JavaScript { path: PathBuf, reason: String },
     #[error("{option}: unknown collection {name:?}; expected one of {}", TRACKED_COLLECTIONS.join(", "))]
     UnknownCollection { option: &'static str, name: String },
     #[error(
@@ -314,6 +315,32 @@ impl Options {
         base.into_iter()
             .filter(|name| !self.exclude_collections.iter().any(|x| x == name))
             .collect()
+    }
+
+    /// The options for `--debug`, secrets masked.
+    pub fn describe(&self) -> String {
+        let mask = |secret: &Option<String>| secret.as_ref().map(|_| "***");
+        format!(
+            "url {:?}, token {:?}, email {:?}, password {:?}, environment {:?}, branch {:?}, \
+             dump {}, collections {:?}, excluded {:?}, preserve ids {:?}, snapshot {}, split {}, \
+             specs {}, commit {}, id map {:?}, max push retries {}",
+            self.directus_url,
+            mask(&self.directus_token),
+            self.directus_email,
+            mask(&self.directus_password),
+            self.environment,
+            self.branch,
+            self.dump_path.display(),
+            self.collections(),
+            self.exclude_collections,
+            self.preserve_ids,
+            self.snapshot,
+            self.split,
+            self.specs,
+            self.commit,
+            self.id_map,
+            self.max_push_retries
+        )
     }
 
     pub fn url(&self) -> Result<&str, ConfigError> {

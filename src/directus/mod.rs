@@ -84,7 +84,7 @@ struct Session {
 pub struct Request<'a> {
     pub method: Method,
     pub path: &'a str,
-    pub query: Vec<(&'a str, String)>,
+    pub query: Vec<(String, String)>,
     pub body: Option<&'a Value>,
 }
 
@@ -98,8 +98,8 @@ impl<'a> Request<'a> {
         }
     }
 
-    pub fn query(mut self, key: &'a str, value: impl Into<String>) -> Self {
-        self.query.push((key, value.into()));
+    pub fn query(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.query.push((key.to_string(), value.into()));
         self
     }
 
@@ -180,7 +180,7 @@ impl Client {
     /// Every item of a collection endpoint. Asks for all at once; when the server caps the
     /// page (`QUERY_LIMIT_MAX`), pages through the rest. A non-list answer is an error, never
     /// "no items".
-    pub async fn list(&self, path: &str, params: Vec<(&str, String)>) -> Result<Vec<Value>> {
+    pub async fn list(&self, path: &str, params: Vec<(String, String)>) -> Result<Vec<Value>> {
         let mut items: Vec<Value> = Vec::new();
         let mut page_size: Option<usize> = None;
         loop {
@@ -282,6 +282,12 @@ impl Client {
                 message: "the server did not report its version, which it only tells admins".into(),
             }),
         }
+    }
+
+    /// The bearer token requests carry now (logging in first for email/password), for hooks
+    /// that call the instance themselves.
+    pub async fn bearer_token(&self) -> Result<String> {
+        self.access_token(false).await
     }
 
     pub async fn me(&self) -> Result<Me> {

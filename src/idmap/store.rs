@@ -100,7 +100,10 @@ impl IdMapStore {
         };
         let path = format!("/items/{collection}");
         let items = client
-            .list(&path, vec![("fields", "table,sync_id,local_id".into())])
+            .list(
+                &path,
+                vec![("fields".into(), "table,sync_id,local_id".into())],
+            )
             .await?;
         items
             .iter()

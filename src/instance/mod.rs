@@ -30,10 +30,15 @@ impl Instance {
         specs: &[&'static CollectionSpec],
         admin_role: Option<String>,
         store: IdMapStore,
+        queries: &HashMap<&'static str, Value>,
     ) -> Result<Instance, DirectusError> {
         let (rows, lists) = tokio::try_join!(
             store.load(client),
-            try_join_all(specs.iter().map(|spec| read_collection(client, spec))),
+            try_join_all(specs.iter().map(|spec| read_collection(
+                client,
+                spec,
+                queries.get(spec.name)
+            ))),
         )?;
         let mut items = HashMap::new();
         for (spec, mut list) in specs.iter().zip(lists) {
@@ -73,10 +78,13 @@ impl Instance {
     }
 }
 
-/// Every item of one collection, as Directus stores them.
+/// Every item of one collection, as Directus stores them. `query` is the result of an
+/// `onQuery` hook: its filter, fields, sort... apply, with the collection's own rules on top
+/// (presets keep excluding user presets; settings ignore filters).
 pub async fn read_collection(
     client: &Client,
     spec: &CollectionSpec,
+    query: Option<&Value>,
 ) -> Result<Vec<Value>, DirectusError> {
     if spec.id_policy == IdPolicy::Singleton {
         // Before anyone saves settings, Directus answers defaults with `id: null`: no item.
@@ -84,9 +92,17 @@ pub async fn read_collection(
         let exists = item.get("id").is_some_and(|id| !id.is_null());
         return Ok(if exists { vec![item] } else { Vec::new() });
     }
-    let mut params = Vec::new();
+    let mut params = query.map(query_params).unwrap_or_default();
     if let Some(filter) = spec.filter {
-        params.push(("filter", filter().to_string()));
+        let filter = match params.iter().position(|(key, _)| key == "filter") {
+            Some(index) => {
+                let hooked: Value =
+                    serde_json::from_str(&params.remove(index).1).unwrap_or(Value::Null);
+                serde_json::json!({"_and": [hooked, filter()]})
+            }
+            None => filter(),
+        };
+        params.push(("filter".into(), filter.to_string()));
     }
     let mut items = client.list(spec.endpoint, params).await?;
     if spec.name == "permissions" {
@@ -95,6 +111,32 @@ pub async fn read_collection(
     // Directus 10 lists synthetic system permissions without an id: they are not rows.
     items.retain(|item| item.get("id").is_some_and(|id| !id.is_null()));
     Ok(items)
+}
+
+/// A query object as the JS SDK sends it: lists comma-joined, objects as JSON. Paging keys are
+/// left to [`Client::list`], which reads everything.
+fn query_params(query: &Value) -> Vec<(String, String)> {
+    let Some(object) = query.as_object() else {
+        return Vec::new();
+    };
+    object
+        .iter()
+        .filter(|(key, value)| {
+            !matches!(key.as_str(), "limit" | "offset" | "page" | "meta") && !value.is_null()
+        })
+        .map(|(key, value)| {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Array(items) if items.iter().all(Value::is_string) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            };
+            (key.clone(), text)
+        })
+        .collect()
 }
 
 /// Directus 10 merges permissions that share role, collection and action into one entry

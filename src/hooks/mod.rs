@@ -1,0 +1,199 @@
+//! User hooks at the moments of the original tool: `onQuery`, `onDump`, `onSave`, `onLoad` per
+//! collection and `snapshot.onLoad`/`onSave`. A hook is a JavaScript function from a `.js`
+//! config (run by the node bridge) or, in JSON/YAML configs, a shell command that reads the
+//! JSON on stdin and prints the replacement on stdout.
+
+mod command;
+pub mod node;
+
+use crate::config::TRACKED_COLLECTIONS;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HookName {
+    OnQuery,
+    OnDump,
+    OnSave,
+    OnLoad,
+}
+
+impl HookName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookName::OnQuery => "onQuery",
+            HookName::OnDump => "onDump",
+            HookName::OnSave => "onSave",
+            HookName::OnLoad => "onLoad",
+        }
+    }
+
+    fn parse(name: &str) -> Option<HookName> {
+        [
+            HookName::OnQuery,
+            HookName::OnDump,
+            HookName::OnSave,
+            HookName::OnLoad,
+        ]
+        .into_iter()
+        .find(|hook| hook.as_str() == name)
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Hook {
+    Function(String),
+    Command(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    #[error("hooks.{scope}.{name}: {message}")]
+    Invalid {
+        scope: String,
+        name: String,
+        message: String,
+    },
+    #[error("hook {scope}.{name} failed: {message}")]
+    Failed {
+        scope: String,
+        name: &'static str,
+        message: String,
+    },
+}
+
+/// Who a hook talks to: handed to JS hooks as `client`, to commands as environment variables.
+#[derive(Debug, Clone, Default)]
+pub struct HookClient {
+    pub url: String,
+    pub token: String,
+}
+
+/// The hooks of one run.
+#[derive(Debug, Default)]
+pub struct Hooks {
+    hooks: HashMap<(String, HookName), Hook>,
+    /// Folder of the config file: JS hooks resolve `@directus/sdk` from there, commands run there.
+    base_dir: PathBuf,
+    client: std::sync::Mutex<HookClient>,
+}
+
+impl Hooks {
+    /// Reads `hooks:` of the effective config. Unknown collections or hook names are errors.
+    pub fn from_config(value: Option<&Value>, base_dir: PathBuf) -> Result<Hooks, HookError> {
+        let mut hooks = HashMap::new();
+        let Some(value) = value else {
+            return Ok(Hooks {
+                base_dir,
+                ..Hooks::default()
+            });
+        };
+        let invalid = |scope: &str, name: &str, message: &str| HookError::Invalid {
+            scope: scope.into(),
+            name: name.into(),
+            message: message.into(),
+        };
+        let scopes = value
+            .as_object()
+            .ok_or_else(|| invalid("", "", "expected an object of collections"))?;
+        for (scope, entries) in scopes {
+            let allowed: &[HookName] = if scope == "snapshot" {
+                &[HookName::OnLoad, HookName::OnSave]
+            } else if TRACKED_COLLECTIONS.contains(&scope.as_str()) {
+                &[
+                    HookName::OnQuery,
+                    HookName::OnDump,
+                    HookName::OnSave,
+                    HookName::OnLoad,
+                ]
+            } else {
+                return Err(invalid(
+                    scope,
+                    "*",
+                    "not a tracked collection nor `snapshot`",
+                ));
+            };
+            let entries = entries
+                .as_object()
+                .ok_or_else(|| invalid(scope, "*", "expected an object of hooks"))?;
+            for (name, hook) in entries {
+                let parsed = HookName::parse(name)
+                    .filter(|h| allowed.contains(h))
+                    .ok_or_else(|| {
+                        invalid(
+                            scope,
+                            name,
+                            "not a hook here (onQuery, onDump, onSave, onLoad)",
+                        )
+                    })?;
+                let hook = match (node::function_id(hook), hook) {
+                    (Some(id), _) => Hook::Function(id.to_string()),
+                    (None, Value::String(command)) => Hook::Command(command.clone()),
+                    _ => {
+                        return Err(invalid(
+                            scope,
+                            name,
+                            "expected a function (JS config) or a shell command",
+                        ));
+                    }
+                };
+                hooks.insert((scope.clone(), parsed), hook);
+            }
+        }
+        Ok(Hooks {
+            hooks,
+            base_dir,
+            client: Default::default(),
+        })
+    }
+
+    pub fn has(&self, scope: &str, name: HookName) -> bool {
+        self.hooks.contains_key(&(scope.to_string(), name))
+    }
+
+    /// The instance hooks talk to, known once connected.
+    pub fn set_client(&self, client: HookClient) {
+        *self.client.lock().unwrap_or_else(|p| p.into_inner()) = client;
+    }
+
+    /// Runs a hook on `input`; without a hook the input comes back unchanged.
+    pub async fn run(&self, scope: &str, name: HookName, input: Value) -> Result<Value, HookError> {
+        let Some(hook) = self.hooks.get(&(scope.to_string(), name)).cloned() else {
+            return Ok(input);
+        };
+        let client = self
+            .client
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let base_dir = self.base_dir.clone();
+        let scope_owned = scope.to_string();
+        let failed = |message: String| HookError::Failed {
+            scope: scope.to_string(),
+            name: name.as_str(),
+            message,
+        };
+        tracing::debug!("running hook {scope}.{}", name.as_str());
+        // Hooks block on a child process; keep the async workers free meanwhile.
+        let result = tokio::task::spawn_blocking(move || match hook {
+            Hook::Function(id) => {
+                let client =
+                    json!({"url": client.url, "token": client.token, "configDir": base_dir});
+                node::call(&id, vec![input], client).map_err(|e| e.to_string())
+            }
+            Hook::Command(command) => command::run(
+                &command,
+                &input,
+                &client,
+                &scope_owned,
+                name.as_str(),
+                &base_dir,
+            ),
+        })
+        .await
+        .map_err(|e| failed(e.to_string()))?
+        .map_err(failed)?;
+        Ok(result)
+    }
+}
