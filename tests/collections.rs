@@ -8,7 +8,8 @@ in_both_id_map_stores!(
     edits_in_the_dump_apply_exactly_and_a_second_push_writes_nothing,
     a_missing_or_malformed_collection_file_stops_before_any_change,
     only_exclude_and_preserved_ids,
-    helpers_untrack_and_remove_permission_duplicates
+    helpers_untrack_and_remove_permission_duplicates,
+    request_budgets_with_hundreds_of_items
 );
 
 use serde_json::{Value, json};
@@ -511,4 +512,61 @@ fn helpers_untrack_and_remove_permission_duplicates(start: fn() -> DirectusInsta
         role,
         "re-tracked with its own id"
     );
+}
+
+/// Requests grow with collections, not items: hundreds of items cost the same as a few.
+fn request_budgets_with_hundreds_of_items(start: fn() -> DirectusInstance) {
+    let (a, b) = two_instances(start);
+    support::seed::blog_schema(&a);
+    let roles: Vec<Value> = (0..20)
+        .map(|i| json!({"name": format!("Role {i:02}"), "icon": "person"}))
+        .collect();
+    let roles = a.post("/roles", &Value::Array(roles));
+    let mut permissions = Vec::new();
+    for role in roles.as_array().unwrap() {
+        for collection in ["articles", "authors"] {
+            for action in ["create", "read", "update", "delete", "share"] {
+                permissions.push(json!({"role": role["id"], "collection": collection, "action": action, "fields": ["*"]}));
+            }
+        }
+    }
+    a.post("/permissions", &Value::Array(permissions));
+    let flows: Vec<Value> = (0..40)
+        .map(|i| json!({"name": format!("Flow {i:02}"), "status": "active", "trigger": "manual", "accountability": "all", "options": {}}))
+        .collect();
+    let flows = a.post("/flows", &Value::Array(flows));
+    let operations: Vec<Value> = flows
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|flow| {
+            (0..3).map(move |i| json!({"name": format!("Step {i}"), "key": format!("step_{i}"), "type": "log",
+                                         "position_x": 1 + 18 * i, "position_y": 1, "options": {}, "flow": flow["id"]}))
+        })
+        .collect();
+    a.post("/operations", &Value::Array(operations));
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+
+    let (_, first) = run(&a, dir, &["pull", "--no-specs"], 0);
+    let (_, steady) = run(&a, dir, &["pull", "--no-specs"], 0);
+    let (_, diff) = run(&a, dir, &["diff", "--exit-code"], 0);
+    let items: usize = COLLECTIONS
+        .iter()
+        .map(|c| collection_file(dir, c).len())
+        .sum();
+    assert!(items >= 380, "{items} items");
+    eprintln!("{items} items: first pull {first}, pull {steady}, diff {diff} requests");
+    assert!(steady <= 25, "steady pull sent {steady} requests");
+    assert!(diff <= 25, "diff sent {diff} requests");
+    if !a.with_extension() {
+        assert!(first <= 30, "first pull sent {first} requests");
+    }
+    let (_, push) = run(&b, dir, &["push"], 0);
+    eprintln!("push of {items} items to a fresh instance: {push} requests");
+    if !b.with_extension() {
+        assert!(push <= 60, "push sent {push} requests");
+    }
+    let (_, again) = run(&b, dir, &["push"], 0);
+    assert!(again <= 25, "a no-op push sent {again} requests");
 }

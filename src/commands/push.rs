@@ -1,6 +1,7 @@
 use super::{Context, LoadedDump, dump_repo, instance_url, plan_for, schema_diff};
 use crate::cli::{CommandError, ErrorKind, ExitCode, PushArgs};
 use crate::git::{DeploymentRecord, DumpRepo, RecordKind};
+use crate::hooks::HookName;
 use crate::instance::Instance;
 use crate::plan::{Action, Plan};
 
@@ -138,6 +139,10 @@ async fn check_drift(
     let drift = plan_for(&specs, &recorded, instance, schema);
     let mut lines = drift_lines(&drift);
     for spec in &specs {
+        if context.hooks.has(spec.name, HookName::OnQuery) {
+            // Items an onQuery hook leaves out are untracked on purpose, not drift.
+            continue;
+        }
         let adopted = |local: &str| {
             drift.collections.iter().any(|c| {
                 c.items.iter().any(|i| matches!(&i.action, Action::Update { local_id, adopt: true, .. } if local_id == local))
