@@ -210,7 +210,7 @@ pub struct PushArgs {
     /// Print the plan and change nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Rounds before giving up on unresolvable references (0: no limit)
+    /// Rounds of apply-and-read-back before giving up on values that do not stick (0: no limit)
     #[arg(long, value_name = "N")]
     pub max_push_retries: Option<u32>,
 }

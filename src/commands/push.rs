@@ -6,15 +6,13 @@ use crate::instance::Instance;
 use crate::plan::{Action, Plan};
 
 pub async fn run(context: &Context, args: &PushArgs) -> Result<ExitCode, CommandError> {
-    let options = &context.options;
     let source = context.dump_source(args.revision.as_deref())?;
     let dump = context.load_dump(source.as_ref()).await?;
     let repo = dump_repo(&context.dump_root())?;
     let connection = context.connect(args.force).await?;
-    let client = &connection.client;
     let specs = context.specs();
     let read_instance = connection.read_instance(&specs);
-    let (schema, mut instance) =
+    let (schema, instance) =
         tokio::try_join!(schema_diff(&connection, &dump, args.force), read_instance)?;
     let plan = plan_for(&specs, &dump, &instance, schema);
     print!("{}", plan.render_text(context.color()));
@@ -34,35 +32,68 @@ pub async fn run(context: &Context, args: &PushArgs) -> Result<ExitCode, Command
         context.finish(&connection);
         return Ok(ExitCode::Success);
     }
+    let counts = plan.counts();
     if plan.has_writes() {
-        let applied = plan
-            .apply(client, &mut instance, &options.preserve_ids)
-            .await
-            .map_err(|error| {
-                let applied = error.applied;
-                CommandError::new(ErrorKind::Server, error)
-                    .hint(format!("applied before the failure: {applied}"))
-                    .hint("fix the cause and push again: the next push continues from here")
-            })?;
-        tracing::info!("applied: {applied}");
-        // Read back: what Directus stored must now match the dump.
-        let (after, _) = context
-            .plan(&connection, args.force, source.as_ref())
-            .await?;
-        if !after.is_empty() {
-            tracing::warn!(
-                "the instance still differs from the dump after the push:\n{}",
-                after.render_text(false).trim_end()
-            );
-        }
+        converge(context, args, source.as_ref(), &connection, plan, instance).await?;
     } else {
         tracing::info!("the instance already matches the dump");
     }
     if let Some(repo) = &repo {
-        record(context, repo, args, &dump, &plan, &connection).await?;
+        record(context, repo, args, &dump, counts, &connection).await?;
     }
     context.finish(&connection);
     Ok(ExitCode::Success)
+}
+
+/// Applies the plan, reads the instance back and applies what still differs, until the
+/// instance matches the dump. Normally one round; a round that changes nothing, or
+/// `--max-push-retries` rounds (0: no limit), end with an error naming what does not converge.
+async fn converge(
+    context: &Context,
+    args: &PushArgs,
+    source: &dyn crate::dump::DumpSource,
+    connection: &super::Connection,
+    mut plan: Plan,
+    mut instance: Instance,
+) -> Result<(), CommandError> {
+    let limit = context.options.max_push_retries;
+    let mut round = 1;
+    loop {
+        let progress = crate::cli::logging::progress(plan.steps(), "pushing");
+        let applied = plan
+            .apply(
+                &connection.client,
+                &mut instance,
+                &context.options.preserve_ids,
+                &progress,
+            )
+            .await;
+        progress.finish_and_clear();
+        let applied = applied.map_err(|error| {
+            let applied = error.applied;
+            CommandError::new(ErrorKind::Server, error)
+                .hint(format!("applied before the failure: {applied}"))
+                .hint("fix the cause and push again: the next push continues from here")
+        })?;
+        tracing::info!("applied: {applied}");
+        let (after, read_back) = context.plan(connection, args.force, source).await?;
+        if after.is_empty() {
+            return Ok(());
+        }
+        let remaining = after.render_text(false);
+        if remaining == plan.render_text(false) || (limit != 0 && round >= limit) {
+            return Err(CommandError::user(format!(
+                "the instance still differs from the dump after {round} rounds:\n{}",
+                remaining.trim_end()
+            ))
+            .hint("Directus did not keep these values; check them in the admin app"));
+        }
+        tracing::info!(
+            "round {round} left {} changes; applying them",
+            after.counts().total()
+        );
+        (plan, instance, round) = (after, read_back, round + 1);
+    }
 }
 
 /// Notes the push on the pushed commit (HEAD for the working tree).
@@ -71,7 +102,7 @@ async fn record(
     repo: &DumpRepo,
     args: &PushArgs,
     dump: &LoadedDump,
-    plan: &Plan,
+    counts: crate::plan::Counts,
     connection: &super::Connection,
 ) -> Result<(), CommandError> {
     let revision = args.revision.as_deref().unwrap_or("HEAD");
@@ -95,7 +126,7 @@ async fn record(
         at: chrono::Utc::now(),
         user: connection.me.email.clone(),
         directus_version: Some(connection.server.version.clone()),
-        counts: Some(plan.counts()),
+        counts: Some(counts),
         summary: None,
         uncommitted,
     };

@@ -256,15 +256,7 @@ impl Client {
                 url: self.base.clone(),
                 detail: format!("GET /server/info answered {detail}"),
             },
-            DirectusError::Api {
-                status: StatusCode::NOT_FOUND,
-                message,
-                ..
-            } => DirectusError::NotDirectus {
-                url: self.base.clone(),
-                detail: format!("GET /server/info answered 404 ({message})"),
-            },
-            other => other,
+            other => self.not_directus_on_404("GET /server/info", other),
         })?;
         if !info.is_object() || info.get("project").is_none() {
             return Err(DirectusError::NotDirectus {
@@ -300,6 +292,21 @@ impl Client {
             email: text("email").unwrap_or_default(),
             role: text("role"),
         })
+    }
+
+    /// A 404 on a route every Directus has means the URL points elsewhere.
+    fn not_directus_on_404(&self, route: &str, error: DirectusError) -> DirectusError {
+        match error {
+            DirectusError::Api {
+                status: StatusCode::NOT_FOUND,
+                message,
+                ..
+            } => DirectusError::NotDirectus {
+                url: self.base.clone(),
+                detail: format!("{route} answered 404 ({message})"),
+            },
+            other => other,
+        }
     }
 
     async fn send(&self, request: Request<'_>) -> Result<reqwest::Response> {
@@ -449,17 +456,8 @@ impl Client {
             .map_err(|e| self.transport_error(e))?;
         let request = Request::new(Method::POST, path);
         if !response.status().is_success() {
-            return Err(match self.error_from(&request, response).await {
-                DirectusError::Api {
-                    status: StatusCode::NOT_FOUND,
-                    message,
-                    ..
-                } => DirectusError::NotDirectus {
-                    url: self.base.clone(),
-                    detail: format!("POST {path} answered 404 ({message})"),
-                },
-                other => other,
-            });
+            let error = self.error_from(&request, response).await;
+            return Err(self.not_directus_on_404(&format!("POST {path}"), error));
         }
         let text = read_body(&Method::POST, path, response).await?;
         let parsed: Value =

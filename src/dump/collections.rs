@@ -1,6 +1,6 @@
 //! Collection files: `collections/<name>.json`, a JSON array of items with `_syncId` last.
 
-use super::{DumpError, DumpSource, json::to_dump_string, parse_json, write_file_atomic};
+use super::{DumpError, DumpSource, parse_json};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::Path;
@@ -33,11 +33,6 @@ pub fn read(source: &dyn DumpSource, dir: &Path, name: &str) -> Result<Vec<Value
         }
     }
     Ok(items)
-}
-
-pub fn write(dir: &Path, name: &str, items: &[Value]) -> Result<(), DumpError> {
-    let path = dir.join(format!("{name}.json"));
-    write_file_atomic(&path, to_dump_string(items).as_bytes())
 }
 
 #[cfg(test)]

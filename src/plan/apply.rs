@@ -55,20 +55,29 @@ struct Executor<'a> {
     instance: &'a mut Instance,
     preserve: &'a PreserveIds,
     applied: Applied,
+    progress: indicatif::ProgressBar,
 }
 
 impl Plan {
+    /// Steps `apply` reports to its progress bar: one per item, one for the schema.
+    pub fn steps(&self) -> u64 {
+        let items: usize = self.collections.iter().map(|c| c.items.len()).sum();
+        (items + usize::from(self.schema.is_some())) as u64
+    }
+
     pub async fn apply(
         &self,
         client: &Client,
         instance: &mut Instance,
         preserve: &PreserveIds,
+        progress: &indicatif::ProgressBar,
     ) -> Result<Applied, ApplyError> {
         let mut executor = Executor {
             client,
             instance,
             preserve,
             applied: Applied::default(),
+            progress: progress.clone(),
         };
         executor.run(self).await?;
         Ok(executor.applied)
@@ -92,6 +101,7 @@ impl Executor<'_> {
                 .await
                 .map_err(self.fail("applying the schema"))?;
             self.applied.schema = schema.changes().len();
+            self.progress.inc(1);
             tracing::info!("schema: applied {} changes", self.applied.schema);
         }
         let any_items = plan.collections.iter().any(|c| !c.items.is_empty());
@@ -116,6 +126,7 @@ impl Executor<'_> {
 
         let mut follow_ups = Vec::new();
         for changes in &plan.collections {
+            self.progress.set_message(changes.spec.name);
             self.clear_unique_links(changes).await?;
             let mut pending = self.create(changes).await?;
             pending.extend(self.update(changes).await?);
@@ -274,6 +285,7 @@ impl Executor<'_> {
                     value,
                 }));
                 self.applied.created += 1;
+                self.progress.inc(1);
             }
             return Ok(follow_ups);
         }
@@ -351,6 +363,7 @@ impl Executor<'_> {
             }
             created_ids.extend(ids);
             self.applied.created += count;
+            self.progress.inc(count as u64);
         }
         let local_ids = chosen_ids.unwrap_or(created_ids);
         Ok(local_ids
@@ -413,6 +426,7 @@ impl Executor<'_> {
                 }));
             }
             self.applied.updated += 1;
+            self.progress.inc(1);
         }
         self.insert_rows(adopted, &step).await?;
         for pass in [first_pass, second_pass] {
@@ -503,6 +517,7 @@ impl Executor<'_> {
                 .await
                 .map_err(self.fail(step.clone()))?;
             self.applied.deleted += chunk.len();
+            self.progress.inc(chunk.len() as u64);
         }
         let rows: Vec<IdMapRow> = deletes
             .iter()
