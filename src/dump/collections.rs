@@ -38,7 +38,7 @@ pub fn read(source: &dyn DumpSource, dir: &Path, name: &str) -> Result<Vec<Value
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dump::DirSource;
+    use crate::dump::{DirSource, write_file_atomic};
 
     #[test]
     fn rejects_files_that_would_delete_by_accident() {
