@@ -28,7 +28,7 @@ async fn untrack(context: &Context, args: &UntrackArgs) -> Result<ExitCode, Comm
     }
     let connection = context.connect(false).await?;
     let client = &connection.client;
-    let store = connection.store.clone();
+    let store = connection.store();
     let id_map = IdMap::new(None, store.load(client).await?);
     let table = args.collection.as_str();
     let found = match (&args.id, &args.sync_id) {
@@ -155,7 +155,7 @@ async fn remove_duplicates(
         context.finish(&connection);
         return Ok(ExitCode::Success);
     }
-    let store = connection.store.clone();
+    let store = connection.store();
     let id_map = IdMap::new(None, store.load(client).await?);
     let mut doomed = Vec::new();
     let mut stale_rows = Vec::new();

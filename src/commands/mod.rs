@@ -81,8 +81,8 @@ pub struct Connection {
     pub client: Client,
     pub server: ServerInfo,
     pub me: Me,
-    /// Where this instance keeps SyncIds.
-    pub store: IdMapStore,
+    /// Where this instance keeps SyncIds; a push or pull may create the store midway.
+    store: std::sync::Mutex<IdMapStore>,
 }
 
 impl Connection {
@@ -100,8 +100,17 @@ impl Connection {
         specs: &[&'static CollectionSpec],
         queries: &HashMap<&'static str, serde_json::Value>,
     ) -> Result<Instance, DirectusError> {
-        let (role, store) = (self.me.role.clone(), self.store.clone());
+        let (role, store) = (self.me.role.clone(), self.store());
         Instance::read(&self.client, specs, role, store, queries).await
+    }
+
+    pub fn store(&self) -> IdMapStore {
+        self.store.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// After a command created the store: later reads of this run must see its rows.
+    pub fn set_store(&self, store: IdMapStore) {
+        *self.store.lock().unwrap_or_else(|p| p.into_inner()) = store;
     }
 }
 
@@ -265,7 +274,7 @@ pub async fn connect(options: &Options, force: bool) -> Result<Connection, Comma
         client,
         server,
         me,
-        store,
+        store: std::sync::Mutex::new(store),
     })
 }
 

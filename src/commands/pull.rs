@@ -80,6 +80,7 @@ pub async fn run(context: &Context, args: &PullArgs) -> Result<ExitCode, Command
     }
     if !new_rows.is_empty() {
         instance.store.ensure(client).await?;
+        connection.set_store(instance.store.clone());
         instance.store.insert(client, &new_rows).await?;
         tracing::info!("tracking {} new items", new_rows.len());
     }

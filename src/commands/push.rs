@@ -69,6 +69,7 @@ async fn converge(
             )
             .await;
         progress.finish_and_clear();
+        connection.set_store(instance.store.clone());
         let applied = applied.map_err(|error| {
             let applied = error.applied;
             CommandError::new(ErrorKind::Server, error)
