@@ -12,66 +12,11 @@ in_both_id_map_stores!(
     request_budgets_with_hundreds_of_items
 );
 
+use directus_sync::config::TRACKED_COLLECTIONS;
 use serde_json::{Value, json};
-use std::path::Path;
 use support::DirectusInstance;
+use support::dump::{collection_file, seeded_and_pulled, write_collection};
 use support::seed::{activity_count, all_collections};
-
-const COLLECTIONS: [&str; 10] = [
-    "dashboards",
-    "flows",
-    "folders",
-    "operations",
-    "panels",
-    "permissions",
-    "presets",
-    "roles",
-    "settings",
-    "translations",
-];
-
-fn two_instances(start: fn() -> DirectusInstance) -> (DirectusInstance, DirectusInstance) {
-    std::thread::scope(|s| {
-        let a = s.spawn(start);
-        let b = s.spawn(start);
-        (a.join().unwrap(), b.join().unwrap())
-    })
-}
-
-/// Runs the CLI; returns stdout and the request count from the closing line.
-fn run(instance: &DirectusInstance, dir: &Path, args: &[&str], code: i32) -> (String, usize) {
-    let output = instance.cli(dir).args(args).output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    let requests = stderr
-        .lines()
-        .filter_map(|line| {
-            line.split_once(" s (")?
-                .1
-                .split_once(" requests")?
-                .0
-                .parse()
-                .ok()
-        })
-        .next_back()
-        .unwrap_or(0);
-    (stdout, requests)
-}
-
-fn collection_file(dir: &Path, name: &str) -> Vec<Value> {
-    let path = dir.join(format!("directus-config/collections/{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
-
-fn write_collection(dir: &Path, name: &str, items: &[Value]) {
-    let path = dir.join(format!("directus-config/collections/{name}.json"));
-    std::fs::write(path, serde_json::to_string_pretty(items).unwrap()).unwrap();
-}
 
 fn sorted(mut items: Vec<Value>) -> Vec<Value> {
     items.sort_by(|a, b| a["_syncId"].as_str().cmp(&b["_syncId"].as_str()));
@@ -86,16 +31,16 @@ fn find<'a>(items: &'a mut [Value], field: &str, value: &str) -> &'a mut Value {
 }
 
 fn pull_push_pull_between_instances_is_identical_and_idempotent(start: fn() -> DirectusInstance) {
-    let (a, b) = two_instances(start);
+    let (a, b) = support::start_two(start, start);
     all_collections(&a);
     let from_a = tempfile::tempdir().unwrap();
     let from_b = tempfile::tempdir().unwrap();
 
-    run(&a, from_a.path(), &["pull"], 0);
+    a.ok(from_a.path(), &["pull"]);
     // Steady state: every item tracked (a first pull with the extension also posts one id-map
     // row per new item, which its routes only take one at a time).
-    let (_, pull_requests) = run(&a, from_a.path(), &["pull"], 0);
-    for name in COLLECTIONS {
+    let pull_requests = a.ok(from_a.path(), &["pull"]).requests();
+    for name in TRACKED_COLLECTIONS {
         assert!(
             !collection_file(from_a.path(), name).is_empty(),
             "{name} has items"
@@ -153,22 +98,26 @@ fn pull_push_pull_between_instances_is_identical_and_idempotent(start: fn() -> D
         "ignored field dropped"
     );
 
-    let (diff, diff_requests) = run(&a, from_a.path(), &["diff", "--exit-code"], 0);
-    assert_eq!(diff, "0 to create, 0 to update, 0 to delete\n");
+    let diff = a.ok(from_a.path(), &["diff", "--exit-code"]);
+    assert_eq!(diff.stdout, "0 to create, 0 to update, 0 to delete\n");
+    let diff_requests = diff.requests();
     assert!(pull_requests <= 40, "pull sent {pull_requests} requests");
     assert!(diff_requests <= 25, "diff sent {diff_requests} requests");
 
-    let (plan, _) = run(&b, from_a.path(), &["diff", "--exit-code"], 2);
+    let plan = b
+        .run(from_a.path(), &["diff", "--exit-code"])
+        .exits(2)
+        .stdout;
     assert!(plan.contains("+ roles \"Editor\""), "{plan}");
     assert!(
         plan.contains("+ permissions public articles.read"),
         "{plan}"
     );
-    run(&b, from_a.path(), &["push"], 0);
-    run(&b, from_a.path(), &["diff", "--exit-code"], 0);
+    b.ok(from_a.path(), &["push"]);
+    b.ok(from_a.path(), &["diff", "--exit-code"]);
 
-    run(&b, from_b.path(), &["pull"], 0);
-    for name in COLLECTIONS {
+    b.ok(from_b.path(), &["pull"]);
+    for name in TRACKED_COLLECTIONS {
         let file = format!("directus-config/collections/{name}.json");
         assert_eq!(
             std::fs::read_to_string(from_a.path().join(&file)).unwrap(),
@@ -180,7 +129,7 @@ fn pull_push_pull_between_instances_is_identical_and_idempotent(start: fn() -> D
     // Pushing a dump onto the instance it came from writes nothing at all.
     for instance in [&a, &b] {
         let before = activity_count(instance);
-        let (plan, _) = run(instance, from_a.path(), &["push"], 0);
+        let plan = instance.ok(from_a.path(), &["push"]).stdout;
         assert_eq!(plan, "0 to create, 0 to update, 0 to delete\n");
         assert_eq!(activity_count(instance), before, "no activity rows written");
     }
@@ -189,11 +138,8 @@ fn pull_push_pull_between_instances_is_identical_and_idempotent(start: fn() -> D
 fn edits_in_the_dump_apply_exactly_and_a_second_push_writes_nothing(
     start: fn() -> DirectusInstance,
 ) {
-    let instance = start();
-    all_collections(&instance);
-    let work = tempfile::tempdir().unwrap();
+    let (instance, work) = seeded_and_pulled(start);
     let dir = work.path();
-    run(&instance, dir, &["pull"], 0);
 
     // Roles: update Editor, create Reviewer, delete Viewer with its permissions.
     let mut roles = collection_file(dir, "roles");
@@ -256,7 +202,7 @@ fn edits_in_the_dump_apply_exactly_and_a_second_push_writes_nothing(
     folders.push(json!({"name": "New logos", "parent": logos, "_syncId": "9b1c7d8e-0000-4000-8000-000000000004"}));
     write_collection(dir, "folders", &folders);
 
-    let (plan, _) = run(&instance, dir, &["diff", "--exit-code"], 2);
+    let plan = instance.run(dir, &["diff", "--exit-code"]).exits(2).stdout;
     assert!(
         plan.contains(
             "~ roles \"Editor\": description \"Writes articles\" → \"Writes and edits articles\""
@@ -272,21 +218,21 @@ fn edits_in_the_dump_apply_exactly_and_a_second_push_writes_nothing(
         "{plan}"
     );
 
-    let (json_plan, _) = run(&instance, dir, &["diff", "--format", "json"], 0);
+    let json_plan = instance.ok(dir, &["diff", "--format", "json"]).stdout;
     let json_plan: Value = serde_json::from_str(&json_plan).expect("diff --format json is JSON");
     assert_eq!(
         json_plan["summary"],
         json!({"create": 4, "update": 6, "delete": 7})
     );
 
-    run(&instance, dir, &["push"], 0);
-    let (after, _) = run(&instance, dir, &["diff", "--exit-code"], 0);
+    instance.ok(dir, &["push"]);
+    let after = instance.ok(dir, &["diff", "--exit-code"]).stdout;
     assert_eq!(after, "0 to create, 0 to update, 0 to delete\n");
 
     // What Directus holds now is exactly the edited dump.
     let again = tempfile::tempdir().unwrap();
-    run(&instance, again.path(), &["pull"], 0);
-    for name in COLLECTIONS {
+    instance.ok(again.path(), &["pull"]);
+    for name in TRACKED_COLLECTIONS {
         assert_eq!(
             sorted(collection_file(again.path(), name)),
             sorted(collection_file(dir, name)),
@@ -305,7 +251,7 @@ fn edits_in_the_dump_apply_exactly_and_a_second_push_writes_nothing(
     );
 
     let before = activity_count(&instance);
-    let (plan, _) = run(&instance, dir, &["push"], 0);
+    let plan = instance.ok(dir, &["push"]).stdout;
     assert_eq!(plan, "0 to create, 0 to update, 0 to delete\n");
     assert_eq!(
         activity_count(&instance),
@@ -315,19 +261,14 @@ fn edits_in_the_dump_apply_exactly_and_a_second_push_writes_nothing(
 }
 
 fn a_missing_or_malformed_collection_file_stops_before_any_change(start: fn() -> DirectusInstance) {
-    let instance = start();
-    all_collections(&instance);
-    let work = tempfile::tempdir().unwrap();
+    let (instance, work) = seeded_and_pulled(start);
     let dir = work.path();
-    run(&instance, dir, &["pull"], 0);
     let roles_before = instance.get("/roles?fields=id&sort=id");
     let activity_before = activity_count(&instance);
 
     let roles = dir.join("directus-config/collections/roles.json");
     std::fs::remove_file(&roles).unwrap();
-    let output = instance.cli(dir).arg("push").output().unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = instance.run(dir, &["push"]).exits(1).stderr;
     assert!(
         stderr.starts_with("error: ") && stderr.contains("collections/roles.json is missing"),
         "{stderr}"
@@ -335,17 +276,18 @@ fn a_missing_or_malformed_collection_file_stops_before_any_change(start: fn() ->
 
     std::fs::write(&roles, "[{\"name\": \"Editor\",").unwrap();
     for command in ["diff", "push"] {
-        let output = instance.cli(dir).arg(command).output().unwrap();
-        assert_eq!(output.status.code(), Some(1));
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = instance.run(dir, &[command]).exits(1).stderr;
         assert!(
             stderr.contains("collections/roles.json is not valid JSON"),
             "{stderr}"
         );
     }
     std::fs::write(&roles, "{\"name\": \"Editor\"}").unwrap();
-    let output = instance.cli(dir).arg("push").output().unwrap();
-    assert!(String::from_utf8_lossy(&output.stderr).contains("roles.json: expected a JSON array"));
+    let stderr = instance.run(dir, &["push"]).stderr;
+    assert!(
+        stderr.contains("roles.json: expected a JSON array"),
+        "{stderr}"
+    );
 
     assert_eq!(
         instance.get("/roles?fields=id&sort=id"),
@@ -360,15 +302,13 @@ fn a_missing_or_malformed_collection_file_stops_before_any_change(start: fn() ->
 }
 
 fn only_exclude_and_preserved_ids(start: fn() -> DirectusInstance) {
-    let (a, b) = two_instances(start);
+    let (a, b) = support::start_two(start, start);
     all_collections(&a);
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
-    run(
-        &a,
+    a.ok(
         dir,
         &["pull", "-o", "roles,permissions", "--preserve-ids", "roles"],
-        0,
     );
     let files: Vec<String> = std::fs::read_dir(dir.join("directus-config/collections"))
         .unwrap()
@@ -383,8 +323,7 @@ fn only_exclude_and_preserved_ids(start: fn() -> DirectusInstance) {
         "preserved id is the SyncId"
     );
 
-    run(
-        &b,
+    b.ok(
         dir,
         &[
             "push",
@@ -394,7 +333,6 @@ fn only_exclude_and_preserved_ids(start: fn() -> DirectusInstance) {
             "roles",
             "--no-snapshot",
         ],
-        0,
     );
     let pushed = b.get("/roles?filter[name][_eq]=Editor&fields=id");
     assert_eq!(
@@ -423,32 +361,20 @@ fn helpers_untrack_and_remove_permission_duplicates(start: fn() -> DirectusInsta
     }
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
-    run(
-        &instance,
-        dir,
-        &["pull", "-o", "roles,permissions", "--no-specs"],
-        0,
-    );
+    instance.ok(dir, &["pull", "-o", "roles,permissions", "--no-specs"]);
     let tracked = collection_file(dir, "permissions");
     assert_eq!(tracked.len(), 3);
 
-    run(
-        &instance,
+    instance.ok(
         dir,
         &["helpers", "remove-permission-duplicates", "--keep", "first"],
-        0,
     );
     let left = instance.get(
         "/permissions?filter[collection][_eq]=articles&fields=id,fields,role,collection,action",
     );
     assert_eq!(left.as_array().unwrap().len(), 1, "{left}");
     assert_eq!(left[0]["fields"], json!(["id"]));
-    run(
-        &instance,
-        dir,
-        &["pull", "-o", "roles,permissions", "--no-specs"],
-        0,
-    );
+    instance.ok(dir, &["pull", "-o", "roles,permissions", "--no-specs"]);
     let after = collection_file(dir, "permissions");
     assert_eq!(after.len(), 1);
     assert!(
@@ -456,46 +382,23 @@ fn helpers_untrack_and_remove_permission_duplicates(start: fn() -> DirectusInsta
         "the survivor keeps a SyncId"
     );
 
+    let untrack_role = |by: &str, key: &Value| {
+        let key = key.as_str().unwrap();
+        instance.ok(
+            dir,
+            &["helpers", "untrack", "--collection", "roles", by, key],
+        );
+    };
     let role_sync = collection_file(dir, "roles")[0]["_syncId"].clone();
-    run(
-        &instance,
-        dir,
-        &[
-            "helpers",
-            "untrack",
-            "--collection",
-            "roles",
-            "--sync-id",
-            role_sync.as_str().unwrap(),
-        ],
-        0,
-    );
-    run(
-        &instance,
-        dir,
-        &["pull", "-o", "roles,permissions", "--no-specs"],
-        0,
-    );
+    untrack_role("--sync-id", &role_sync);
+    instance.ok(dir, &["pull", "-o", "roles,permissions", "--no-specs"]);
     let roles = collection_file(dir, "roles");
     assert_ne!(
         roles[0]["_syncId"], role_sync,
         "an untracked item gets a new SyncId"
     );
-    run(
-        &instance,
-        dir,
-        &[
-            "helpers",
-            "untrack",
-            "--collection",
-            "roles",
-            "--id",
-            role.as_str().unwrap(),
-        ],
-        0,
-    );
-    run(
-        &instance,
+    untrack_role("--id", &role);
+    instance.ok(
         dir,
         &[
             "pull",
@@ -505,7 +408,6 @@ fn helpers_untrack_and_remove_permission_duplicates(start: fn() -> DirectusInsta
             "--preserve-ids",
             "roles",
         ],
-        0,
     );
     assert_eq!(
         collection_file(dir, "roles")[0]["_syncId"],
@@ -516,7 +418,7 @@ fn helpers_untrack_and_remove_permission_duplicates(start: fn() -> DirectusInsta
 
 /// Requests grow with collections, not items: hundreds of items cost the same as a few.
 fn request_budgets_with_hundreds_of_items(start: fn() -> DirectusInstance) {
-    let (a, b) = two_instances(start);
+    let (a, b) = support::start_two(start, start);
     support::seed::blog_schema(&a);
     let roles: Vec<Value> = (0..20)
         .map(|i| json!({"name": format!("Role {i:02}"), "icon": "person"}))
@@ -548,10 +450,10 @@ fn request_budgets_with_hundreds_of_items(start: fn() -> DirectusInstance) {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
 
-    let (_, first) = run(&a, dir, &["pull", "--no-specs"], 0);
-    let (_, steady) = run(&a, dir, &["pull", "--no-specs"], 0);
-    let (_, diff) = run(&a, dir, &["diff", "--exit-code"], 0);
-    let items: usize = COLLECTIONS
+    let first = a.ok(dir, &["pull", "--no-specs"]).requests();
+    let steady = a.ok(dir, &["pull", "--no-specs"]).requests();
+    let diff = a.ok(dir, &["diff", "--exit-code"]).requests();
+    let items: usize = TRACKED_COLLECTIONS
         .iter()
         .map(|c| collection_file(dir, c).len())
         .sum();
@@ -562,11 +464,11 @@ fn request_budgets_with_hundreds_of_items(start: fn() -> DirectusInstance) {
     if !a.with_extension() {
         assert!(first <= 30, "first pull sent {first} requests");
     }
-    let (_, push) = run(&b, dir, &["push"], 0);
+    let push = b.ok(dir, &["push"]).requests();
     eprintln!("push of {items} items to a fresh instance: {push} requests");
     if !b.with_extension() {
         assert!(push <= 60, "push sent {push} requests");
     }
-    let (_, again) = run(&b, dir, &["push"], 0);
+    let again = b.ok(dir, &["push"]).requests();
     assert!(again <= 25, "a no-op push sent {again} requests");
 }

@@ -5,6 +5,7 @@ mod support;
 use predicates::prelude::*;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
+use support::cli::Outcome;
 use support::{DirectusInstance, bin};
 
 /// A fake HTTP server answering every request with `status` and `body`: only for faults a
@@ -38,18 +39,23 @@ fn fake_server(status: &'static str, content_type: &'static str, body: &'static 
     url
 }
 
-fn run_pull(url: &str) -> assert_cmd::assert::Assert {
+fn run_pull(url: &str) -> Outcome {
     let work = tempfile::tempdir().unwrap();
-    bin()
-        .current_dir(work.path())
-        .args(["pull", "-u", url, "-t", "some-token"])
-        .assert()
-        .code(1)
+    Outcome::of(
+        bin()
+            .current_dir(work.path())
+            .args(["pull", "-u", url, "-t", "some-token"]),
+    )
+    .exits(1)
 }
 
-fn first_stderr_line(assert: &assert_cmd::assert::Assert) -> String {
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
-    stderr.lines().next().unwrap_or_default().to_string()
+fn first_stderr_line(outcome: &Outcome) -> String {
+    outcome
+        .stderr
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[test]
@@ -60,8 +66,7 @@ fn unreachable_url_names_the_host() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}");
-    let assert = run_pull(&url);
-    let line = first_stderr_line(&assert);
+    let line = first_stderr_line(&run_pull(&url));
     assert!(
         line.starts_with(&format!("error: cannot reach Directus at {url}"))
             && line.to_lowercase().contains("refused"),
@@ -141,13 +146,11 @@ fn against_a_real_directus() {
     let work = tempfile::tempdir().unwrap();
 
     // A wrong token.
-    let assert = instance
-        .cli(work.path())
-        .args(["pull", "-t", "wrong-token"])
-        .assert()
-        .code(1);
+    let pull = instance
+        .run(work.path(), &["pull", "-t", "wrong-token"])
+        .exits(1);
     assert_eq!(
-        first_stderr_line(&assert),
+        first_stderr_line(&pull),
         "error: Directus rejected the credentials: Invalid user credentials."
     );
     assert!(
@@ -156,19 +159,20 @@ fn against_a_real_directus() {
     );
 
     // Email and password work in place of a token.
-    instance
-        .cli(work.path())
-        .env_remove("DIRECTUS_TOKEN")
-        .args([
-            "pull",
-            "--no-specs",
-            "-e",
-            instance.email(),
-            "-p",
-            instance.password(),
-        ])
-        .assert()
-        .success();
+    Outcome::of(
+        instance
+            .cli(work.path())
+            .env_remove("DIRECTUS_TOKEN")
+            .args([
+                "pull",
+                "--no-specs",
+                "-e",
+                instance.email(),
+                "-p",
+                instance.password(),
+            ]),
+    )
+    .exits(0);
 
     // A malformed snapshot file stops diff and push before anything is sent to the schema.
     let field = work
@@ -178,14 +182,13 @@ fn against_a_real_directus() {
     let info = work.path().join("directus-config/snapshot/info.json");
     std::fs::write(&info, "{\"version\": 1,").unwrap();
     for command in ["diff", "push"] {
-        let assert = instance.cli(work.path()).arg(command).assert().code(1);
-        let line = first_stderr_line(&assert);
+        let line = first_stderr_line(&instance.run(work.path(), &[command]).exits(1));
         assert!(
             line.starts_with("error: ") && line.contains("snapshot/info.json is not valid JSON"),
             "{line}"
         );
     }
     std::fs::remove_file(&info).unwrap();
-    let assert = instance.cli(work.path()).arg("diff").assert().code(1);
-    assert!(first_stderr_line(&assert).ends_with("snapshot/info.json is missing"));
+    let diff = instance.run(work.path(), &["diff"]).exits(1);
+    assert!(first_stderr_line(&diff).ends_with("snapshot/info.json is missing"));
 }

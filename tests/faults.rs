@@ -10,42 +10,24 @@ in_both_id_map_stores!(
 );
 
 use serde_json::{Value, json};
-use std::path::Path;
 use support::DirectusInstance;
+use support::dump::{collection_file, seeded_and_pulled, write_collection};
 use support::seed::{activity_count, all_collections};
 
-fn collection_file(dir: &Path, name: &str) -> Vec<Value> {
-    let path = dir.join(format!("directus-config/collections/{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn write_collection(dir: &Path, name: &str, items: &[Value]) {
-    let path = dir.join(format!("directus-config/collections/{name}.json"));
-    std::fs::write(path, serde_json::to_string_pretty(items).unwrap()).unwrap();
-}
-
-fn output(instance: &DirectusInstance, dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let output = instance.cli(dir).args(args).output().unwrap();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).to_string(),
-        String::from_utf8_lossy(&output.stderr).to_string(),
-    )
+/// How many items `path` lists, e.g. `/roles?filter[name][_eq]=Editor&fields=id`.
+fn count(instance: &DirectusInstance, path: &str) -> usize {
+    instance.get(path).as_array().unwrap().len()
 }
 
 fn dry_run_and_unresolvable_references_change_nothing(start: fn() -> DirectusInstance) {
-    let instance = start();
-    all_collections(&instance);
-    let work = tempfile::tempdir().unwrap();
+    let (instance, work) = seeded_and_pulled(start);
     let dir = work.path();
-    assert_eq!(output(&instance, dir, &["pull"]).0, Some(0));
     let before = activity_count(&instance);
 
     let mut roles = collection_file(dir, "roles");
     roles[0]["description"] = json!("changed by hand");
     write_collection(dir, "roles", &roles);
-    let (code, stdout, _) = output(&instance, dir, &["push", "--dry-run"]);
-    assert_eq!(code, Some(0));
+    let stdout = instance.ok(dir, &["push", "--dry-run"]).stdout;
     assert!(
         stdout.contains("~ roles") && stdout.ends_with("0 to create, 1 to update, 0 to delete\n"),
         "{stdout}"
@@ -57,8 +39,8 @@ fn dry_run_and_unresolvable_references_change_nothing(start: fn() -> DirectusIns
                             "action": "delete", "permissions": {}, "validation": null, "presets": null,
                             "fields": ["*"], "_syncId": "new-permission"}));
     write_collection(dir, "permissions", &permissions);
-    let (code, stdout, stderr) = output(&instance, dir, &["push"]);
-    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let push = instance.run(dir, &["push"]).exits(1);
+    let (stdout, stderr) = (push.stdout, push.stderr);
     assert!(
         stdout.contains("! permissions 00000000-dead-4000-8000-000000000000 articles.delete refers in role to roles \"00000000-dead-4000-8000-000000000000\""),
         "{stdout}"
@@ -74,23 +56,18 @@ fn dry_run_and_unresolvable_references_change_nothing(start: fn() -> DirectusIns
 fn a_push_that_fails_midway_reports_progress_and_the_next_push_converges(
     start: fn() -> DirectusInstance,
 ) {
-    let (source, target) = std::thread::scope(|s| {
-        let a = s.spawn(start);
-        let b = s.spawn(start);
-        (a.join().unwrap(), b.join().unwrap())
-    });
+    let (source, target) = support::start_two(start, start);
     all_collections(&source);
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
-    assert_eq!(output(&source, dir, &["pull"]).0, Some(0));
+    source.ok(dir, &["pull"]);
 
     // Directus refuses a translation without a key: roles, folders come before it and land.
     let mut translations = collection_file(dir, "translations");
     let good = translations.clone();
     translations[0]["key"] = Value::Null;
     write_collection(dir, "translations", &translations);
-    let (code, _, stderr) = output(&target, dir, &["push"]);
-    assert_eq!(code, Some(1), "{stderr}");
+    let stderr = target.run(dir, &["push"]).exits(1).stderr;
     assert!(
         stderr.contains("error: translations: creating 3 items"),
         "{stderr}"
@@ -100,32 +77,23 @@ fn a_push_that_fails_midway_reports_progress_and_the_next_push_converges(
         "{stderr}"
     );
     assert_eq!(
-        target
-            .get("/roles?filter[name][_eq]=Editor&fields=id")
-            .as_array()
-            .unwrap()
-            .len(),
+        count(&target, "/roles?filter[name][_eq]=Editor&fields=id"),
         1
     );
 
     write_collection(dir, "translations", &good);
-    let (code, stdout, stderr) = output(&target, dir, &["push"]);
-    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let stdout = target.ok(dir, &["push"]).stdout;
     assert!(
         !stdout.contains("+ roles"),
         "roles are not created twice:\n{stdout}"
     );
-    let (code, stdout, _) = output(&target, dir, &["diff", "--exit-code"]);
+    let diff = target.run(dir, &["diff", "--exit-code"]);
     assert_eq!(
-        (code, stdout.as_str()),
-        (Some(0), "0 to create, 0 to update, 0 to delete\n")
+        (diff.code, diff.stdout.as_str()),
+        (0, "0 to create, 0 to update, 0 to delete\n")
     );
     assert_eq!(
-        target
-            .get("/roles?filter[name][_eq]=Editor&fields=id")
-            .as_array()
-            .unwrap()
-            .len(),
+        count(&target, "/roles?filter[name][_eq]=Editor&fields=id"),
         1
     );
 }
@@ -133,43 +101,30 @@ fn a_push_that_fails_midway_reports_progress_and_the_next_push_converges(
 fn untracked_items_with_the_same_identity_are_taken_over_not_duplicated(
     start: fn() -> DirectusInstance,
 ) {
-    let instance = start();
-    all_collections(&instance);
-    let work = tempfile::tempdir().unwrap();
+    let (instance, work) = seeded_and_pulled(start);
     let dir = work.path();
-    assert_eq!(output(&instance, dir, &["pull"]).0, Some(0));
     let flows = collection_file(dir, "flows");
     let flow = flows.iter().find(|f| f["name"] == "Callee").unwrap()["_syncId"]
         .as_str()
         .unwrap()
         .to_string();
     // Losing the id map of a preserved-id item (reference P6) must not duplicate it.
-    assert_eq!(
-        output(
-            &instance,
-            dir,
-            &["helpers", "untrack", "--collection", "flows", "--id", &flow]
-        )
-        .0,
-        Some(0)
+    instance.ok(
+        dir,
+        &["helpers", "untrack", "--collection", "flows", "--id", &flow],
     );
-    let (code, stdout, stderr) = output(&instance, dir, &["push"]);
-    assert_eq!(code, Some(0), "{stderr}");
+    let stdout = instance.ok(dir, &["push"]).stdout;
     assert!(
         stdout.contains("= flows \"Callee\": already there, will be tracked"),
         "{stdout}"
     );
-    let (code, stdout, _) = output(&instance, dir, &["diff", "--exit-code"]);
+    let diff = instance.run(dir, &["diff", "--exit-code"]);
     assert_eq!(
-        (code, stdout.as_str()),
-        (Some(0), "0 to create, 0 to update, 0 to delete\n")
+        (diff.code, diff.stdout.as_str()),
+        (0, "0 to create, 0 to update, 0 to delete\n")
     );
     assert_eq!(
-        instance
-            .get("/flows?filter[name][_eq]=Callee&fields=id")
-            .as_array()
-            .unwrap()
-            .len(),
+        count(&instance, "/flows?filter[name][_eq]=Callee&fields=id"),
         1
     );
 }

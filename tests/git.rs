@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 use support::DirectusInstance;
+use support::cli::Outcome;
 use support::seed::all_collections;
 
 fn git(repo: &Path, args: &[&str]) -> String {
@@ -30,21 +31,6 @@ fn init_repo() -> tempfile::TempDir {
     dir
 }
 
-fn run(instance: &DirectusInstance, dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = instance.cli(dir).args(args).output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).to_string(),
-        String::from_utf8_lossy(&output.stderr).to_string(),
-    )
-}
-
-fn ok(instance: &DirectusInstance, dir: &Path, args: &[&str]) -> String {
-    let (code, stdout, stderr) = run(instance, dir, args);
-    assert_eq!(code, 0, "{args:?}\n{stdout}\n{stderr}");
-    stdout
-}
-
 fn commit_count(repo: &Path) -> usize {
     git(repo, &["rev-list", "--count", "HEAD"])
         .trim()
@@ -66,7 +52,7 @@ fn every_pull_with_changes_is_one_commit_naming_the_instance() {
     let repo = init_repo();
     let dir = repo.path();
 
-    ok(&instance, dir, &["pull"]);
+    instance.ok(dir, &["pull"]);
     assert_eq!(commit_count(dir), 1);
     let message = git(dir, &["log", "-1", "--format=%B"]);
     let port = instance.port();
@@ -98,7 +84,7 @@ fn every_pull_with_changes_is_one_commit_naming_the_instance() {
         &format!("/roles/{editor}"),
         &json!({"description": "Edits everything"}),
     );
-    ok(&instance, dir, &["pull"]);
+    instance.ok(dir, &["pull"]);
     assert_eq!(commit_count(dir), 2);
     assert_eq!(
         git(dir, &["log", "-1", "--format=%s"]).trim(),
@@ -111,9 +97,9 @@ fn every_pull_with_changes_is_one_commit_naming_the_instance() {
     );
     assert!(git(dir, &["show", "HEAD"]).contains("+    \"description\": \"Edits everything\""));
 
-    ok(&instance, dir, &["pull"]);
+    instance.ok(dir, &["pull"]);
     assert_eq!(commit_count(dir), 2, "no change, no commit");
-    ok(&instance, dir, &["pull", "--no-commit", "-x", "roles"]);
+    instance.ok(dir, &["pull", "--no-commit", "-x", "roles"]);
     assert_eq!(commit_count(dir), 2);
     assert_eq!(git(dir, &["status", "--porcelain"]), "");
 }
@@ -154,22 +140,18 @@ fn a_pull_into_another_branch_leaves_the_checkout_untouched() {
     };
     let before = snapshot(dir);
 
-    let (code, stdout, stderr) = {
-        let output = instance
-            .cli(dir)
-            .env_remove("DIRECTUS_URL")
-            .env_remove("DIRECTUS_TOKEN")
-            .env("PROD_DIRECTUS_TOKEN", instance.token())
-            .args(["pull", "--env", "prod"])
-            .output()
-            .unwrap();
-        (
-            output.status.code(),
-            String::from_utf8_lossy(&output.stdout).to_string(),
-            String::from_utf8_lossy(&output.stderr).to_string(),
+    // Without the harness' URL and token: the `prod` environment alone must reach the instance.
+    let in_prod = |args: &[&str]| {
+        Outcome::of(
+            instance
+                .cli(dir)
+                .env_remove("DIRECTUS_URL")
+                .env_remove("DIRECTUS_TOKEN")
+                .env("PROD_DIRECTUS_TOKEN", instance.token())
+                .args(args),
         )
     };
-    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    in_prod(&["pull", "--env", "prod"]).exits(0);
     assert_eq!(
         snapshot(dir),
         before,
@@ -197,16 +179,9 @@ fn a_pull_into_another_branch_leaves_the_checkout_untouched() {
         "secrets never land in git"
     );
 
-    let output = instance
-        .cli(dir)
-        .env_remove("DIRECTUS_URL")
-        .env_remove("DIRECTUS_TOKEN")
-        .env("PROD_DIRECTUS_TOKEN", instance.token())
-        .args(["status", "--env", "prod", "--exit-code"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let stdout = in_prod(&["status", "--env", "prod", "--exit-code"])
+        .exits(0)
+        .stdout;
     assert!(
         stdout.starts_with("prod  ") && stdout.contains("env/prod@") && stdout.contains("in sync"),
         "{stdout}"
@@ -219,7 +194,7 @@ fn any_revision_can_be_diffed_and_pushed_back() {
     all_collections(&instance);
     let repo = init_repo();
     let dir = repo.path();
-    ok(&instance, dir, &["pull"]);
+    instance.ok(dir, &["pull"]);
     let v1 = git(dir, &["rev-parse", "HEAD"]).trim().to_string();
 
     let editor = role_id(&instance, "Editor");
@@ -228,10 +203,10 @@ fn any_revision_can_be_diffed_and_pushed_back() {
     let farewell =
         instance.get("/translations?filter[key][_eq]=farewell&fields=id")[0]["id"].clone();
     instance.delete(&format!("/translations/{}", farewell.as_str().unwrap()));
-    ok(&instance, dir, &["pull"]);
+    instance.ok(dir, &["pull"]);
     assert_eq!(commit_count(dir), 2);
 
-    let diff = ok(&instance, dir, &["diff", "HEAD~1"]);
+    let diff = instance.ok(dir, &["diff", "HEAD~1"]).stdout;
     assert_eq!(
         diff,
         "~ roles \"Editor\": description \"v2\" → \"Writes articles\"\n\
@@ -240,21 +215,20 @@ fn any_revision_can_be_diffed_and_pushed_back() {
          - flows \"Added in v2\"\n\
          1 to create, 1 to update, 1 to delete\n"
     );
-    let (code, _, stderr) = run(&instance, dir, &["diff", "no-such-ref"]);
-    assert_eq!(code, 1);
+    let stderr = instance.run(dir, &["diff", "no-such-ref"]).exits(1).stderr;
     assert!(
         stderr.starts_with("error: \"no-such-ref\" is not a revision"),
         "{stderr}"
     );
 
-    ok(&instance, dir, &["push", &v1]);
-    let (code, stdout, _) = run(&instance, dir, &["diff", &v1, "--exit-code"]);
+    instance.ok(dir, &["push", &v1]);
+    let diff = instance.run(dir, &["diff", &v1, "--exit-code"]);
     assert_eq!(
-        (code, stdout.as_str()),
+        (diff.code, diff.stdout.as_str()),
         (0, "0 to create, 0 to update, 0 to delete\n")
     );
     git(dir, &["branch", "v1", &v1]);
-    ok(&instance, dir, &["pull", "--branch", "v1"]);
+    instance.ok(dir, &["pull", "--branch", "v1"]);
     assert_eq!(
         git(dir, &["rev-parse", "v1"]).trim(),
         v1,
@@ -276,8 +250,8 @@ fn the_drift_guard_stops_a_push_over_changes_made_in_the_app() {
     all_collections(&instance);
     let repo = init_repo();
     let dir = repo.path();
-    ok(&instance, dir, &["pull"]);
-    ok(&instance, dir, &["push"]);
+    instance.ok(dir, &["pull"]);
+    instance.ok(dir, &["push"]);
 
     let editor = role_id(&instance, "Editor");
     instance.patch(
@@ -285,8 +259,7 @@ fn the_drift_guard_stops_a_push_over_changes_made_in_the_app() {
         &json!({"description": "edited in the app"}),
     );
     instance.post("/dashboards", &json!({"name": "Made in the app"}));
-    let (code, _, stderr) = run(&instance, dir, &["push"]);
-    assert_eq!(code, 1, "{stderr}");
+    let stderr = instance.run(dir, &["push"]).exits(1).stderr;
     assert!(
         stderr.contains(&format!("error: {} changed since", instance.url())),
         "{stderr}"
@@ -304,14 +277,14 @@ fn the_drift_guard_stops_a_push_over_changes_made_in_the_app() {
         "edited in the app"
     );
 
-    ok(&instance, dir, &["push", "--force"]);
+    instance.ok(dir, &["push", "--force"]);
     assert_eq!(
         instance.get(&format!("/roles/{editor}?fields=description"))["description"],
         "Writes articles"
     );
 
     let log: Value =
-        serde_json::from_str(&ok(&instance, dir, &["log", "--format", "json"])).unwrap();
+        serde_json::from_str(&instance.ok(dir, &["log", "--format", "json"]).stdout).unwrap();
     let kinds: Vec<&str> = log
         .as_array()
         .unwrap()
@@ -326,7 +299,7 @@ fn the_drift_guard_stops_a_push_over_changes_made_in_the_app() {
             .all(|r| r["url"] == instance.url())
     );
     assert_eq!(log[2]["directus_version"], "10.13.1");
-    let text = ok(&instance, dir, &["log"]);
+    let text = instance.ok(dir, &["log"]).stdout;
     assert_eq!(text.lines().count(), 3, "{text}");
 }
 
@@ -334,15 +307,13 @@ fn the_drift_guard_stops_a_push_over_changes_made_in_the_app() {
 fn outside_a_repository_pull_writes_files_and_says_how_to_start_a_history() {
     let instance = DirectusInstance::start();
     let dir = tempfile::tempdir().unwrap();
-    let (code, _, stderr) = run(&instance, dir.path(), &["pull", "--no-specs"]);
-    assert_eq!(code, 0);
+    let stderr = instance.ok(dir.path(), &["pull", "--no-specs"]).stderr;
     assert!(stderr.contains("run `git init` there"), "{stderr}");
     assert!(
         dir.path()
             .join("directus-config/collections/roles.json")
             .exists()
     );
-    let (code, _, stderr) = run(&instance, dir.path(), &["diff", "HEAD"]);
-    assert_eq!(code, 1);
+    let stderr = instance.run(dir.path(), &["diff", "HEAD"]).exits(1).stderr;
     assert!(stderr.contains("is not in a git repository"), "{stderr}");
 }

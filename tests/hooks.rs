@@ -3,9 +3,11 @@
 
 mod support;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::Path;
 use support::DirectusInstance;
+use support::cli::Outcome;
+use support::dump::collection_file;
 use support::seed::all_collections;
 
 /// The seeded instance, plus what the README's examples act on: a flow and an operation whose
@@ -37,30 +39,8 @@ fn seeded() -> DirectusInstance {
     instance
 }
 
-fn command(instance: &DirectusInstance, dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = instance
-        .cli(dir)
-        .env("NODE_PATH", support::directus_dir().join("node_modules"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).to_string(),
-        String::from_utf8_lossy(&output.stderr).to_string(),
-    )
-}
-
-fn ok(instance: &DirectusInstance, dir: &Path, args: &[&str]) -> String {
-    let (code, stdout, stderr) = command(instance, dir, args);
-    assert_eq!(code, 0, "{args:?}\n{stdout}\n{stderr}");
-    stdout
-}
-
 fn names(dir: &Path, collection: &str) -> Vec<String> {
-    let path = dir.join(format!("directus-config/collections/{collection}.json"));
-    let items: Vec<Value> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    let mut names: Vec<String> = items
+    let mut names: Vec<String> = collection_file(dir, collection)
         .iter()
         .map(|i| i["name"].as_str().unwrap().to_string())
         .collect();
@@ -70,7 +50,7 @@ fn names(dir: &Path, collection: &str) -> Vec<String> {
 
 /// The README's effects, whichever kind of hooks produced them.
 fn assert_readme_effects(instance: &DirectusInstance, dir: &Path) {
-    ok(instance, dir, &["pull", "--no-specs"]);
+    instance.ok(dir, &["pull", "--no-specs"]);
     assert_eq!(
         names(dir, "flows"),
         ["🔥 🧊 Callee", "🔥 🧊 Caller", "🔥 🧊 Notify editors"],
@@ -87,7 +67,7 @@ fn assert_readme_effects(instance: &DirectusInstance, dir: &Path) {
     );
 
     // onLoad strips the 🔥 again: the instance lacks only the 🧊.
-    let diff = ok(instance, dir, &["diff", "-o", "flows"]);
+    let diff = instance.ok(dir, &["diff", "-o", "flows"]).stdout;
     assert!(
         diff.contains(
             "~ flows \"🧊 Notify editors\": name \"Notify editors\" → \"🧊 Notify editors\""
@@ -103,7 +83,7 @@ fn assert_readme_effects(instance: &DirectusInstance, dir: &Path) {
     );
     instance.delete("/fields/my_model/user_created");
     instance.delete("/fields/my_model/date_created");
-    let diff = ok(instance, dir, &["diff", "-o", "roles"]);
+    let diff = instance.ok(dir, &["diff", "-o", "roles"]).stdout;
     assert!(!diff.contains("my_model"), "{diff}");
 }
 
@@ -256,8 +236,7 @@ fn a_failing_hook_stops_the_command_and_nothing_is_written() {
             format!("hooks:\n  roles:\n    onDump: \"{hook}\"\n"),
         )
         .unwrap();
-        let (code, _, stderr) = command(&instance, dir, &["pull"]);
-        assert_eq!(code, 1, "{stderr}");
+        let stderr = instance.run(dir, &["pull"]).exits(1).stderr;
         assert!(
             stderr.starts_with("error: hook roles.onDump failed: "),
             "{stderr}"
@@ -271,8 +250,7 @@ fn a_failing_hook_stops_the_command_and_nothing_is_written() {
         "module.exports = { hooks: { roles: { onDump: () => { throw new Error('refusing roles'); } } } };\n",
     )
     .unwrap();
-    let (code, _, stderr) = command(&instance, dir, &["pull"]);
-    assert_eq!(code, 1);
+    let stderr = instance.run(dir, &["pull"]).exits(1).stderr;
     assert!(stderr.contains("refusing roles"), "{stderr}");
     assert!(!dir.join("directus-config").exists());
 
@@ -281,8 +259,7 @@ fn a_failing_hook_stops_the_command_and_nothing_is_written() {
         "module.exports = { hooks: { role: { onDump: () => [] } } };\n",
     )
     .unwrap();
-    let (code, _, stderr) = command(&instance, dir, &["pull"]);
-    assert_eq!(code, 1);
+    let stderr = instance.run(dir, &["pull"]).exits(1).stderr;
     assert!(
         stderr.contains("hooks.role.*: not a tracked collection"),
         "{stderr}"
@@ -309,12 +286,13 @@ fn extends_chains_mix_formats_and_report_problems() {
         r#"{"extends": ["./directus-sync.config.js"], "specsPath": "json-specs", "collectionsPath": "from-json", "excludeCollections": ["settings"]}"#,
     )
     .unwrap();
-    let output = support::bin()
-        .current_dir(dir)
-        .args(["diff", "-u", "http://127.0.0.1:1", "-t", "x"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let diff = || {
+        let mut cmd = support::bin();
+        cmd.current_dir(dir)
+            .args(["diff", "-u", "http://127.0.0.1:1", "-t", "x"]);
+        cmd
+    };
+    let stderr = Outcome::of(&mut diff()).stderr;
     assert!(
         stderr.contains("warning: config file")
             && stderr.contains("missing.json, which does not exist"),
@@ -339,14 +317,9 @@ fn extends_chains_mix_formats_and_report_problems() {
     assert!(!stderr.contains("token Some(\"x\")"));
 
     // Without node, a JS config is a clear error that names the alternative.
-    let output = support::bin()
-        .current_dir(dir)
-        .env("PATH", "/nonexistent")
-        .args(["diff", "-u", "http://127.0.0.1:1", "-t", "x"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1));
+    let stderr = Outcome::of(diff().env("PATH", "/nonexistent"))
+        .exits(1)
+        .stderr;
     assert!(
         stderr.contains("needs node") && stderr.contains("directus-sync.config.yaml"),
         "{stderr}"

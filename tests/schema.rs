@@ -5,24 +5,8 @@ mod support;
 
 use std::path::Path;
 use support::DirectusInstance;
+use support::dump::files_below;
 use support::seed::blog_schema as seed_blog_schema;
-
-fn files_below(root: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                files.push(path.strip_prefix(root).unwrap().display().to_string());
-            }
-        }
-    }
-    files.sort();
-    files
-}
 
 fn assert_same_tree(left: &Path, right: &Path) {
     let files = files_below(left);
@@ -42,7 +26,7 @@ fn pull_writes_the_split_snapshot_and_diff_sees_no_change() {
     seed_blog_schema(&instance);
     let work = tempfile::tempdir().unwrap();
 
-    instance.cli(work.path()).arg("pull").assert().success();
+    instance.ok(work.path(), &["pull"]);
 
     let snapshot = work.path().join("directus-config/snapshot");
     let files = files_below(&snapshot);
@@ -114,47 +98,25 @@ fn pull_writes_the_split_snapshot_and_diff_sees_no_change() {
         "the item schema names the collection"
     );
 
-    let output = instance
-        .cli(work.path())
-        .args(["diff", "--exit-code"])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
     assert_eq!(
-        String::from_utf8(output).unwrap(),
+        instance.ok(work.path(), &["diff", "--exit-code"]).stdout,
         "0 to create, 0 to update, 0 to delete\n"
     );
 }
 
 /// Pull A, push to a fresh B, pull B: the snapshot files are identical.
 fn round_trip(extra: &[&str], snapshot_files: &[&str]) {
-    let (source, target) = std::thread::scope(|s| {
-        let a = s.spawn(DirectusInstance::start);
-        let b = s.spawn(DirectusInstance::start);
-        (a.join().unwrap(), b.join().unwrap())
-    });
+    let (source, target) = support::start_two(DirectusInstance::start, DirectusInstance::start);
     seed_blog_schema(&source);
     let from_a = tempfile::tempdir().unwrap();
     let from_b = tempfile::tempdir().unwrap();
-    source
-        .cli(from_a.path())
-        .arg("pull")
-        .args(extra)
-        .assert()
-        .success();
+    let with_extra = |args: &[&'static str]| [args, extra].concat();
+    source.ok(from_a.path(), &with_extra(&["pull"]));
 
     let diff = target
-        .cli(from_a.path())
-        .args(["diff", "--exit-code"])
-        .args(extra)
-        .assert()
-        .code(2)
-        .get_output()
-        .stdout
-        .clone();
-    let diff = String::from_utf8(diff).unwrap();
+        .run(from_a.path(), &with_extra(&["diff", "--exit-code"]))
+        .exits(2)
+        .stdout;
     assert!(diff.contains("+ collection articles"), "{diff}");
     assert!(diff.contains("+ relation articles.author"), "{diff}");
     assert!(
@@ -162,25 +124,10 @@ fn round_trip(extra: &[&str], snapshot_files: &[&str]) {
         "{diff}"
     );
 
-    target
-        .cli(from_a.path())
-        .arg("push")
-        .args(extra)
-        .assert()
-        .success();
-    target
-        .cli(from_a.path())
-        .args(["diff", "--exit-code"])
-        .args(extra)
-        .assert()
-        .code(0);
+    target.ok(from_a.path(), &with_extra(&["push"]));
+    target.ok(from_a.path(), &with_extra(&["diff", "--exit-code"]));
 
-    target
-        .cli(from_b.path())
-        .arg("pull")
-        .args(extra)
-        .assert()
-        .success();
+    target.ok(from_b.path(), &with_extra(&["pull"]));
     let a_snapshot = from_a.path().join("directus-config/snapshot");
     assert_eq!(
         files_below(&a_snapshot),

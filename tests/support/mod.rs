@@ -6,6 +6,10 @@
 //! own free port, on its own copy of a bootstrapped SQLite template database.
 //! Dropping the instance kills the process and removes its temp folder.
 //!
+//! `instance.ok(dir, args)` / `instance.run(dir, args)` run the CLI against it
+//! ([`cli`]); [`dump`] reads and edits the dump folder it writes; [`seed`] fills
+//! an instance with known configurations.
+//!
 //! `scripts/test` installs `tests/directus/node_modules` (`npm ci`) before
 //! `cargo test`; without it every start panics with a hint.
 //!
@@ -15,6 +19,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod cli;
+pub mod dump;
 pub mod seed;
 
 /// Declares each listed test twice: against instances with `directus-extension-sync` and
@@ -536,14 +542,28 @@ impl DirectusInstance {
     // -- the CLI under test --------------------------------------------------
 
     /// `directus-sync` run in `dir` against this instance (`DIRECTUS_URL`,
-    /// `DIRECTUS_TOKEN` set; other inherited `DIRECTUS_*` removed).
+    /// `DIRECTUS_TOKEN` set; other inherited `DIRECTUS_*` removed). `NODE_PATH`
+    /// lets JS config files `require('@directus/sdk')` as users' projects do.
     pub fn cli(&self, dir: impl AsRef<Path>) -> assert_cmd::Command {
         let mut cmd = bin();
         cmd.current_dir(dir.as_ref())
             .env("DIRECTUS_URL", &self.url)
-            .env("DIRECTUS_TOKEN", ADMIN_TOKEN);
+            .env("DIRECTUS_TOKEN", ADMIN_TOKEN)
+            .env("NODE_PATH", directus_dir().join("node_modules"));
         cmd
     }
+}
+
+/// Starts two instances side by side: a start takes seconds, mostly waiting on node.
+pub fn start_two(
+    a: fn() -> DirectusInstance,
+    b: fn() -> DirectusInstance,
+) -> (DirectusInstance, DirectusInstance) {
+    thread::scope(|s| {
+        let a = s.spawn(a);
+        let b = s.spawn(b);
+        (a.join().unwrap(), b.join().unwrap())
+    })
 }
 
 impl Drop for DirectusInstance {

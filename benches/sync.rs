@@ -1,0 +1,524 @@
+//! Benchmark (not a test): wall time and request counts of `pull`, `diff` and `push` against
+//! real Directus 10.13.1 instances, for the closing notes of issues.
+//!
+//! Run with `scripts/bench` (installs tests/directus/node_modules when missing) or
+//! `cargo bench --bench sync`. Extra arguments select scenarios by name:
+//! `scripts/bench seeded`, `scripts/bench big big-noext`. Default: all of them.
+//!
+//! Each scenario runs on fresh instances A and B: pull A twice (first, then steady state),
+//! diff A, push the dump to B twice (first, then no-op), diff B, then pull B into a second
+//! folder (a check: its collection files must equal A's). Seeding and instance start-up are
+//! timed separately and are not part of the figures. Correctness problems are printed loudly,
+//! collected, and make the bench exit with status 1 at the end.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use support::DirectusInstance;
+
+const NO_CHANGES: &str = "0 to create, 0 to update, 0 to delete\n";
+
+/// One timed CLI run.
+struct Row {
+    scenario: String,
+    step: &'static str,
+    items: usize,
+    wall: Duration,
+    /// From the closing line `done in X.XX s (N requests to Directus)`.
+    cli_secs: Option<f64>,
+    requests: Option<u64>,
+    /// Last line of stdout for diff and push (the plan summary).
+    summary: String,
+}
+
+#[derive(Default)]
+struct Bench {
+    rows: Vec<Row>,
+    setup: Vec<(String, &'static str, Duration)>,
+    failures: Vec<String>,
+}
+
+/// What one CLI run printed.
+struct Output {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Bench {
+    fn fail(&mut self, what: String) {
+        eprintln!("\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+        eprintln!("!!! BENCH CORRECTNESS FAILURE");
+        eprintln!("{what}");
+        eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n");
+        self.failures.push(what);
+    }
+
+    /// Times `f` as set-up (instance start, seeding): printed apart from the figures.
+    fn setup<T>(&mut self, scenario: &str, what: &'static str, f: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let value = f();
+        let took = started.elapsed();
+        eprintln!("[{scenario}] {what}: {:.2} s", took.as_secs_f64());
+        self.setup.push((scenario.to_string(), what, took));
+        value
+    }
+
+    /// Runs `directus-sync <args>` in `dir` against `instance`, records a row, and checks the
+    /// exit code and (when given) stdout.
+    fn run(
+        &mut self,
+        scenario: &str,
+        step: &'static str,
+        instance: &DirectusInstance,
+        dir: &Path,
+        args: &[&str],
+        expect_stdout: Option<&str>,
+    ) -> Output {
+        let started = Instant::now();
+        let output = instance
+            .cli(dir)
+            .args(args)
+            .output()
+            .expect("run directus-sync");
+        let wall = started.elapsed();
+        let out = Output {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        let (cli_secs, requests) = closing_line(&out.stderr);
+        let row = Row {
+            scenario: scenario.to_string(),
+            step,
+            items: dump_items(dir),
+            wall,
+            cli_secs,
+            requests,
+            summary: out.stdout.lines().last().unwrap_or("").to_string(),
+        };
+        eprintln!(
+            "[{scenario}] {step}: {:.2} s wall, {} requests{}",
+            wall.as_secs_f64(),
+            requests.map_or("?".into(), |n| n.to_string()),
+            if row.summary.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", row.summary)
+            }
+        );
+        self.rows.push(row);
+
+        let mut problems = Vec::new();
+        if out.code != Some(0) {
+            problems.push(format!("exit code {:?}, expected 0", out.code));
+        }
+        if let Some(expected) = expect_stdout
+            && out.stdout != expected
+        {
+            problems.push(format!("stdout is not {expected:?}"));
+        }
+        if requests.is_none() {
+            problems.push("no closing line `done in X s (N requests to Directus)`".into());
+        }
+        if out.stderr.contains("still differs") {
+            problems.push("push read-back: the instance still differs from the dump".into());
+        }
+        if !problems.is_empty() {
+            self.fail(format!(
+                "[{scenario}] {step}: `directus-sync {}` against {}: {}\n--- stdout ---\n{}--- stderr ---\n{}",
+                args.join(" "),
+                instance.url(),
+                problems.join("; "),
+                out.stdout,
+                out.stderr
+            ));
+        }
+        out
+    }
+
+    /// The whole pull / diff / push sequence on seeded instances A and B.
+    fn sequence(&mut self, scenario: &str, a: &DirectusInstance, b: &DirectusInstance) {
+        let from_a = tempfile::tempdir().unwrap();
+        let from_b = tempfile::tempdir().unwrap();
+        let (from_a, from_b) = (from_a.path(), from_b.path());
+        self.run(scenario, "pull A (first)", a, from_a, &["pull"], None);
+        self.run(scenario, "pull A (steady)", a, from_a, &["pull"], None);
+        self.run(
+            scenario,
+            "diff A",
+            a,
+            from_a,
+            &["diff", "--exit-code"],
+            Some(NO_CHANGES),
+        );
+        let first = self.run(scenario, "push B (first)", b, from_a, &["push"], None);
+        let expected_creates = dump_items(from_a);
+        let created = plan_counts(&first.stdout);
+        // Settings exist on B already: every other item is a create.
+        if created.is_none_or(|(c, _, d)| c + 1 < expected_creates || d != 0) {
+            self.fail(format!(
+                "[{scenario}] push B (first): expected about {expected_creates} creates, \
+                 got {created:?}\n--- stdout ---\n{}--- stderr ---\n{}",
+                first.stdout, first.stderr
+            ));
+        }
+        self.run(
+            scenario,
+            "push B (no-op)",
+            b,
+            from_a,
+            &["push"],
+            Some(NO_CHANGES),
+        );
+        self.run(
+            scenario,
+            "diff B",
+            b,
+            from_a,
+            &["diff", "--exit-code"],
+            Some(NO_CHANGES),
+        );
+        self.run(scenario, "pull B (check)", b, from_b, &["pull"], None);
+        for file in collection_files(from_a) {
+            let left = std::fs::read_to_string(from_a.join(&file)).unwrap_or_default();
+            let right = std::fs::read_to_string(from_b.join(&file)).unwrap_or_default();
+            if left != right {
+                self.fail(format!(
+                    "[{scenario}] {file} differs between the dump of A and the pull of B\n\
+                     --- A ({} bytes) ---\n{}\n--- B ({} bytes) ---\n{}",
+                    left.len(),
+                    clip(&left),
+                    right.len(),
+                    clip(&right)
+                ));
+            }
+        }
+    }
+
+    fn print(&self, total: Duration) {
+        println!();
+        println!("directus-sync bench (Directus 10.13.1, SQLite, one CLI process per step)");
+        println!("items: items in the dump's collection files (schema and specs not counted);");
+        println!("wall s: around the process; CLI s and requests: its closing line");
+        println!();
+        println!(
+            "| {:<10} | {:<15} | {:>5} | {:>8} | {:>8} | {:>8} | {:<40} |",
+            "scenario", "step", "items", "wall s", "CLI s", "requests", "plan (stdout, last line)"
+        );
+        println!(
+            "|{:-<12}|{:-<17}|{:->7}|{:->10}|{:->10}|{:->10}|{:-<42}|",
+            "", "", "", "", "", "", ""
+        );
+        for row in &self.rows {
+            println!(
+                "| {:<10} | {:<15} | {:>5} | {:>8.2} | {:>8} | {:>8} | {:<40} |",
+                row.scenario,
+                row.step,
+                row.items,
+                row.wall.as_secs_f64(),
+                row.cli_secs.map_or("?".into(), |s| format!("{s:.2}")),
+                row.requests.map_or("?".into(), |n| n.to_string()),
+                row.summary
+            );
+        }
+        println!();
+        println!("Set-up (not part of the figures):");
+        for (scenario, what, took) in &self.setup {
+            println!("  {scenario:<10} {what:<28} {:>7.2} s", took.as_secs_f64());
+        }
+        println!();
+        println!("Whole bench: {:.1} s", total.as_secs_f64());
+        if self.failures.is_empty() {
+            println!("Correctness checks: all passed");
+        } else {
+            println!(
+                "Correctness checks: {} FAILED (details above on stderr):",
+                self.failures.len()
+            );
+            for failure in &self.failures {
+                println!("  - {}", failure.lines().next().unwrap_or(""));
+            }
+        }
+    }
+}
+
+/// `(seconds, requests)` from the last `done in X.XX s (N requests to Directus)` line.
+fn closing_line(stderr: &str) -> (Option<f64>, Option<u64>) {
+    stderr
+        .lines()
+        .rev()
+        .find_map(|line| {
+            let rest = &line[line.find("done in ")? + "done in ".len()..];
+            let (secs, rest) = rest.split_once(" s (")?;
+            let (requests, _) = rest.split_once(" requests")?;
+            Some((secs.trim().parse().ok(), requests.trim().parse().ok()))
+        })
+        .unwrap_or((None, None))
+}
+
+/// `(create, update, delete)` from a plan's summary line.
+fn plan_counts(stdout: &str) -> Option<(usize, usize, usize)> {
+    let line = stdout.lines().rev().find(|l| l.contains(" to create, "))?;
+    let mut numbers = line
+        .split(", ")
+        .map(|part| part.split_whitespace().next()?.parse().ok());
+    Some((numbers.next()??, numbers.next()??, numbers.next()??))
+}
+
+fn clip(text: &str) -> &str {
+    let mut end = text.len().min(3000);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Paths (relative to the dump folder) of the tracked collections' files.
+fn collection_files(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir.join("directus-config/collections"))
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.ends_with(".json"))
+                .map(|name| format!("directus-config/collections/{name}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Items in the dump's collection files (0 before the first pull).
+fn dump_items(dir: &Path) -> usize {
+    collection_files(dir)
+        .iter()
+        .filter_map(|file| std::fs::read_to_string(dir.join(file)).ok())
+        .filter_map(|text| serde_json::from_str::<Value>(&text).ok())
+        .map(|json| json.as_array().map_or(0, Vec::len))
+        .sum()
+}
+
+fn id(item: &Value) -> Value {
+    item["id"].clone()
+}
+
+fn ids(items: &Value) -> Vec<Value> {
+    items
+        .as_array()
+        .unwrap_or_else(|| panic!("expected an array, got {items}"))
+        .iter()
+        .map(id)
+        .collect()
+}
+
+const BIG_COLLECTIONS: usize = 10;
+const BIG_ROLES: usize = 50;
+const BIG_FLOWS: usize = 100;
+const BIG_CHAIN: usize = 5;
+const BIG_PANELS: usize = 20;
+const BIG_TRANSLATIONS: usize = 30;
+
+/// 10 collections; 50 roles × 40 permissions (10 collections × 4 actions, no duplicates);
+/// 100 flows × 5 operations chained by `resolve`; a dashboard with 20 panels; 30 translations.
+fn seed_big(instance: &DirectusInstance) {
+    for c in 0..BIG_COLLECTIONS {
+        instance.post(
+            "/collections",
+            &json!({"collection": format!("bench_{c:02}"), "schema": {}, "meta": {"icon": "box"},
+                    "fields": [{"field": "id", "type": "integer", "meta": {"hidden": true},
+                                "schema": {"is_primary_key": true, "has_auto_increment": true}},
+                               {"field": "name", "type": "string"}]}),
+        );
+    }
+    let roles: Vec<Value> = (0..BIG_ROLES)
+        .map(|r| json!({"name": format!("Role {r:02}"), "icon": "group", "app_access": r % 2 == 0}))
+        .collect();
+    let roles = ids(&instance.post("/roles", &Value::Array(roles)));
+    let mut permissions = Vec::new();
+    for (r, role) in roles.iter().enumerate() {
+        for c in 0..BIG_COLLECTIONS {
+            for action in ["create", "read", "update", "delete"] {
+                permissions.push(json!({
+                    "role": role, "collection": format!("bench_{c:02}"), "action": action,
+                    "fields": if action == "delete" { Value::Null } else { json!(["*"]) },
+                    "permissions": if action == "read" { json!({}) } else { json!({"id": {"_gt": r}}) },
+                    "validation": if action == "create" { json!({"name": {"_nnull": true}}) } else { Value::Null },
+                }));
+            }
+        }
+    }
+    assert_eq!(permissions.len(), BIG_ROLES * BIG_COLLECTIONS * 4);
+    for batch in permissions.chunks(200) {
+        instance.post("/permissions", &Value::Array(batch.to_vec()));
+    }
+
+    let flows: Vec<Value> = (0..BIG_FLOWS)
+        .map(|f| {
+            json!({"name": format!("Flow {f:03}"), "icon": "bolt", "status": "active",
+                   "trigger": "manual", "accountability": "all",
+                   "options": {"collections": [format!("bench_{:02}", f % BIG_COLLECTIONS)]}})
+        })
+        .collect();
+    let flows = ids(&instance.post("/flows", &Value::Array(flows)));
+    // Chains built from their end: step k resolves to step k + 1 of the same flow.
+    let mut next: Vec<Value> = vec![Value::Null; BIG_FLOWS];
+    for step in (0..BIG_CHAIN).rev() {
+        let batch: Vec<Value> = flows
+            .iter()
+            .zip(&next)
+            .map(|(flow, resolve)| {
+                json!({"name": format!("Step {step}"), "key": format!("step_{step}"), "type": "log",
+                       "position_x": 19 + 18 * step, "position_y": 1,
+                       "options": {"message": format!("step {step} ran")},
+                       "flow": flow, "resolve": resolve})
+            })
+            .collect();
+        // Directus answers a batch in its own order (by id), not in the order sent.
+        let created = instance.post("/operations", &Value::Array(batch));
+        let by_flow: HashMap<&str, &Value> = created
+            .as_array()
+            .expect("an array of operations")
+            .iter()
+            .map(|op| (op["flow"].as_str().expect("flow ids are UUIDs"), &op["id"]))
+            .collect();
+        next = flows
+            .iter()
+            .map(|flow| by_flow[flow.as_str().unwrap()].clone())
+            .collect();
+    }
+    for (flow, first) in flows.iter().zip(&next) {
+        let flow = flow.as_str().expect("flow ids are UUIDs");
+        instance.patch(&format!("/flows/{flow}"), &json!({"operation": first}));
+    }
+
+    // Each flow's chain stays inside the flow (what Directus' flow loader requires).
+    let loaded =
+        instance.get("/flows?fields=id,operation,operations.id,operations.resolve&limit=-1");
+    for flow in loaded.as_array().expect("an array of flows") {
+        let ops = flow["operations"].as_array().expect("operations of a flow");
+        assert_eq!(ops.len(), BIG_CHAIN, "operations of flow {}", flow["id"]);
+        for op in ops {
+            assert!(
+                op["resolve"].is_null() || ops.iter().any(|other| other["id"] == op["resolve"]),
+                "flow {} has a resolve pointing outside it: {op}",
+                flow["id"]
+            );
+        }
+    }
+
+    let dashboard = id(&instance.post(
+        "/dashboards",
+        &json!({"name": "Bench", "icon": "insights", "note": "Many panels"}),
+    ));
+    let panels: Vec<Value> = (0..BIG_PANELS)
+        .map(|p| {
+            json!({"dashboard": dashboard, "name": format!("Panel {p:02}"), "type": "metric",
+                   "position_x": 1 + 12 * (p % 4), "position_y": 1 + 6 * (p / 4),
+                   "width": 12, "height": 6, "show_header": true,
+                   "options": {"collection": format!("bench_{:02}", p % BIG_COLLECTIONS),
+                               "function": "count", "field": "id"}})
+        })
+        .collect();
+    instance.post("/panels", &Value::Array(panels));
+    let translations: Vec<Value> = (0..BIG_TRANSLATIONS)
+        .map(|t| {
+            let language = if t % 2 == 0 { "en-US" } else { "fr-FR" };
+            json!({"language": language, "key": format!("key_{:02}", t / 2), "value": format!("Text {t}")})
+        })
+        .collect();
+    instance.post("/translations", &Value::Array(translations));
+}
+
+fn start_two(with_extension: bool) -> (DirectusInstance, DirectusInstance) {
+    let start = if with_extension {
+        DirectusInstance::start
+    } else {
+        DirectusInstance::start_without_extension
+    };
+    std::thread::scope(|s| {
+        let a = s.spawn(start);
+        let b = s.spawn(start);
+        (a.join().unwrap(), b.join().unwrap())
+    })
+}
+
+struct Scenario {
+    name: &'static str,
+    /// Instances with `directus-extension-sync` (its id-map table) or without (the tool's own
+    /// id-map collection).
+    with_extension: bool,
+    seed: fn(&DirectusInstance),
+}
+
+const SCENARIOS: [Scenario; 3] = [
+    Scenario {
+        name: "seeded",
+        with_extension: true,
+        seed: support::seed::all_collections,
+    },
+    Scenario {
+        name: "big",
+        with_extension: true,
+        seed: seed_big,
+    },
+    Scenario {
+        name: "big-noext",
+        with_extension: false,
+        seed: seed_big,
+    },
+];
+
+impl Scenario {
+    fn run(&self, bench: &mut Bench) {
+        let name = self.name;
+        eprintln!("\n=== scenario {name} ===");
+        let (a, b) = bench.setup(name, "start instances A and B", || {
+            start_two(self.with_extension)
+        });
+        bench.setup(name, "seed A", || (self.seed)(&a));
+        bench.sequence(name, &a, &b);
+    }
+}
+
+fn main() {
+    // Always the binary cargo built alongside this bench (same profile).
+    let binary = env!("CARGO_BIN_EXE_directus-sync");
+    // SAFETY: no other thread exists yet.
+    unsafe { std::env::set_var("CARGO_BIN_EXE_directus-sync", binary) };
+
+    // `cargo bench` passes `--bench`; other arguments select scenarios.
+    let selected: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    for arg in &selected {
+        if !SCENARIOS.iter().any(|s| s.name == arg) {
+            let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+            eprintln!("unknown scenario {arg:?}; known: {}", names.join(", "));
+            std::process::exit(2);
+        }
+    }
+    eprintln!("directus-sync binary: {binary}");
+
+    let started = Instant::now();
+    let mut bench = Bench::default();
+    let template = bench.setup("-", "template database", support::template_db);
+    if template.build_time.is_none() {
+        eprintln!("(template database reused from the cache)");
+    }
+    for scenario in &SCENARIOS {
+        if selected.is_empty() || selected.iter().any(|s| s == scenario.name) {
+            scenario.run(&mut bench);
+        }
+    }
+    bench.print(started.elapsed());
+    if !bench.failures.is_empty() {
+        std::process::exit(1);
+    }
+}

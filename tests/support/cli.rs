@@ -1,0 +1,74 @@
+//! Running the `directus-sync` binary and keeping what it answered.
+
+use std::fmt;
+use std::path::Path;
+
+use super::DirectusInstance;
+
+/// What one run of the CLI answered. Displays as its exit code and both streams, for assertion
+/// messages.
+pub struct Outcome {
+    /// The exit code; -1 when a signal ended the process.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// Runs `cmd` to its end, whatever its exit code.
+    pub fn of(cmd: &mut assert_cmd::Command) -> Outcome {
+        let output = cmd.output().expect("run directus-sync");
+        Outcome {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts the exit code, showing both streams when it differs.
+    pub fn exits(self, code: i32) -> Outcome {
+        assert_eq!(self.code, code, "{self}");
+        self
+    }
+
+    /// How many requests the run sent, from the closing stderr line
+    /// `done in X.XX s (N requests to Directus)`; 0 when there is none.
+    pub fn requests(&self) -> usize {
+        self.stderr
+            .lines()
+            .filter_map(|line| {
+                line.split_once(" s (")?
+                    .1
+                    .split_once(" requests")?
+                    .0
+                    .parse()
+                    .ok()
+            })
+            .next_back()
+            .unwrap_or(0)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "exit code {}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl DirectusInstance {
+    /// The CLI run in `dir` against this instance with `args`, whatever its exit code.
+    pub fn run(&self, dir: impl AsRef<Path>, args: &[&str]) -> Outcome {
+        Outcome::of(self.cli(dir).args(args))
+    }
+
+    /// Like [`run`](Self::run), but the run must succeed.
+    pub fn ok(&self, dir: impl AsRef<Path>, args: &[&str]) -> Outcome {
+        let outcome = self.run(dir, args);
+        assert_eq!(outcome.code, 0, "{args:?}\n{outcome}");
+        outcome
+    }
+}
