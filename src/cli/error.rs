@@ -62,12 +62,23 @@ impl CommandError {
     }
 }
 
+impl CommandError {
+    /// An error of a domain module, with the hint it offers (if any).
+    pub fn hinted(
+        kind: ErrorKind,
+        error: impl Into<anyhow::Error>,
+        hint: Option<&'static str>,
+    ) -> Self {
+        let mut command_error = CommandError::new(kind, error);
+        command_error.hints.extend(hint.map(str::to_string));
+        command_error
+    }
+}
+
 impl From<DirectusError> for CommandError {
     fn from(error: DirectusError) -> Self {
         let hint = error.hint();
-        let mut command_error = CommandError::new(ErrorKind::Server, error);
-        command_error.hints.extend(hint.map(str::to_string));
-        command_error
+        CommandError::hinted(ErrorKind::Server, error, hint)
     }
 }
 
@@ -80,9 +91,7 @@ impl From<ConfigError> for CommandError {
 impl From<DumpError> for CommandError {
     fn from(error: DumpError) -> Self {
         let hint = error.hint();
-        let mut command_error = CommandError::new(ErrorKind::User, error);
-        command_error.hints.extend(hint.map(str::to_string));
-        command_error
+        CommandError::hinted(ErrorKind::User, error, hint)
     }
 }
 

@@ -150,9 +150,7 @@ impl From<GitError> for CommandError {
             GitError::Git(_) => ErrorKind::Internal,
             _ => ErrorKind::User,
         };
-        let mut command_error = CommandError::new(kind, error);
-        command_error.hints.extend(hint.map(str::to_string));
-        command_error
+        CommandError::hinted(kind, error, hint)
     }
 }
 
