@@ -102,6 +102,36 @@ fn every_pull_with_changes_is_one_commit_naming_the_instance() {
     instance.ok(dir, &["pull", "--no-commit", "-x", "roles"]);
     assert_eq!(commit_count(dir), 2);
     assert_eq!(git(dir, &["status", "--porcelain"]), "");
+
+    // Uncommitted edits in the dump are never overwritten silently.
+    let roles = dir.join("directus-config/collections/roles.json");
+    let edited = std::fs::read_to_string(&roles)
+        .unwrap()
+        .replace("Edits everything", "edited by hand");
+    std::fs::write(&roles, &edited).unwrap();
+    let refused = instance.run(dir, &["pull"]).exits(1);
+    assert!(
+        refused.stderr.starts_with(
+            "error: the dump folder has uncommitted changes a pull would overwrite: directus-config/collections/roles.json"
+        ),
+        "{refused}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&roles).unwrap(),
+        edited,
+        "the edit is kept"
+    );
+    instance.ok(dir, &["pull", "--force"]);
+    assert_eq!(commit_count(dir), 2, "the instance did not change");
+    assert_eq!(git(dir, &["status", "--porcelain"]), "");
+
+    // Schema and specs only.
+    instance.patch(
+        &format!("/roles/{editor}"),
+        &json!({"description": "not pulled"}),
+    );
+    instance.ok(dir, &["pull", "--no-collections"]);
+    assert_eq!(commit_count(dir), 2, "collections skipped");
 }
 
 #[test]

@@ -140,6 +140,9 @@ pub struct DumpArgs {
     /// Keep the schema in one snapshot.json instead of one file per collection, field, relation
     #[arg(long)]
     pub no_split: bool,
+    /// Skip the ten tracked collections (schema and specs only)
+    #[arg(long)]
+    pub no_collections: bool,
 }
 
 #[derive(Debug, Args)]
@@ -155,7 +158,8 @@ pub struct PullArgs {
     /// Skip the GraphQL and OpenAPI specs
     #[arg(long)]
     pub no_specs: bool,
-    /// Work with a Directus version other than 10.x
+    /// Work with a Directus version other than 10.x, and overwrite uncommitted changes in the
+    /// dump folder
     #[arg(short = 'f', long)]
     pub force: bool,
     /// Write the files only; do not commit them
@@ -337,6 +341,7 @@ impl Cli {
             layer.snapshot_path = dump.snapshot_path.clone();
             layer.snapshot = dump.no_snapshot.then_some(false);
             layer.split = dump.no_split.then_some(false);
+            layer.collections = dump.no_collections.then_some(false);
         }
         layer
     }

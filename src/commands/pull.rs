@@ -26,6 +26,21 @@ pub async fn run(context: &Context, args: &PullArgs) -> Result<ExitCode, Command
         }));
     }
 
+    if other_branch.is_none()
+        && options.commit
+        && let Some(repo) = &repo
+    {
+        let dirty = repo.uncommitted_dump_files()?;
+        if !dirty.is_empty() && !args.force {
+            let shown: Vec<&str> = dirty.iter().take(5).map(String::as_str).collect();
+            return Err(CommandError::user(format!(
+                "the dump folder has uncommitted changes a pull would overwrite: {}{}",
+                shown.join(", "),
+                if dirty.len() > 5 { format!(" and {} more", dirty.len() - 5) } else { String::new() }
+            ))
+            .hint("commit or stash them first, pull into another branch with --branch, or pass --force"));
+        }
+    }
     let connection = context.connect(args.force).await?;
     let client = &connection.client;
     let specs = context.specs();

@@ -50,6 +50,8 @@ pub struct FileOptions {
     pub branch: Option<String>,
     /// Where SyncIds are kept on the instance.
     pub id_map: Option<super::IdMapMode>,
+    /// `false`: schema and specs only.
+    pub collections: Option<bool>,
 }
 
 /// One entry of `environments:`. Secrets are named, not written: `tokenEnv: PROD_TOKEN` reads
@@ -145,7 +147,8 @@ impl FileOptions {
             environments,
             commit,
             branch,
-            id_map
+            id_map,
+            collections
         )
     }
 }

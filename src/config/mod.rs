@@ -154,6 +154,8 @@ pub struct Options {
     /// The names under `environments:` in the config file.
     pub environment_names: Vec<String>,
     pub id_map: IdMapMode,
+    /// `false` (`--no-collections`): the tracked collections are skipped.
+    pub sync_collections: bool,
 }
 
 /// The layers above the config file, lowest first: environment variables, then the command
@@ -192,6 +194,7 @@ impl Default for Options {
             hooks: None,
             environment_names: Vec::new(),
             id_map: IdMapMode::Auto,
+            sync_collections: true,
         }
     }
 }
@@ -262,6 +265,7 @@ impl Options {
         set(&mut self.max_push_retries, layer.max_push_retries);
         set(&mut self.commit, layer.commit);
         set(&mut self.id_map, layer.id_map);
+        set(&mut self.sync_collections, layer.collections);
         self.branch = layer.branch.or(self.branch.take());
         self.hooks = layer.hooks.or(self.hooks.take());
     }
@@ -301,6 +305,9 @@ impl Options {
     /// The collections this run works on, in the user's order (`onlyCollections`) or the
     /// canonical one, less the excluded ones.
     pub fn collections(&self) -> Vec<&str> {
+        if !self.sync_collections {
+            return Vec::new();
+        }
         let base: Vec<&str> = if self.only_collections.is_empty() {
             TRACKED_COLLECTIONS.to_vec()
         } else {

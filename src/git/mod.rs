@@ -149,6 +149,22 @@ impl DumpRepo {
         GitTreeSource::load(&self.repo, &commit.tree()?, &self.dump_path, rev, label)
     }
 
+    /// Files under the dump folder that differ from HEAD (modified, staged, new or deleted):
+    /// a pull into the work tree would overwrite them.
+    pub fn uncommitted_dump_files(&self) -> Result<Vec<String>, GitError> {
+        let mut options = git2::StatusOptions::new();
+        options.include_untracked(true).recurse_untracked_dirs(true);
+        if !self.dump_path.as_os_str().is_empty() {
+            options.pathspec(self.dump_path.as_os_str());
+        }
+        let statuses = self.repo.statuses(Some(&mut options))?;
+        Ok(statuses
+            .iter()
+            .filter(|entry| !entry.status().is_ignored())
+            .filter_map(|entry| entry.path().ok().map(str::to_string))
+            .collect())
+    }
+
     /// The checked-out branch, also when it has no commit yet (`git init`); `None` for a
     /// detached HEAD.
     pub fn current_branch(&self) -> Option<String> {
