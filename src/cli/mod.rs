@@ -27,7 +27,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Config file (JSON or YAML); default: ./directus-sync.config.{js,cjs,json,yaml,yml}
+    /// Config file (JSON, YAML, or JS run by node); default: ./directus-sync.config.{js,cjs,json,yaml,yml}
     #[arg(short = 'c', long, global = true, value_name = "PATH")]
     pub config_path: Option<PathBuf>,
     /// Log debug details

@@ -170,6 +170,7 @@ async fn check_drift(
         .flatten();
     let drift = plan_for(&specs, &recorded, instance, schema);
     let mut lines = drift_lines(&drift);
+    let role_name = |sync_id: &str| role_names(instance, sync_id);
     for spec in &specs {
         if context.hooks.has(spec.name, HookName::OnQuery) {
             // Items an onQuery hook leaves out are untracked on purpose, not drift.
@@ -186,7 +187,7 @@ async fn check_drift(
                 lines.push(format!(
                     "+ {} {}: created on the instance",
                     spec.name,
-                    spec.label(&item, &|_| None)
+                    spec.label(&item, &role_name)
                 ));
             }
         }
@@ -205,6 +206,19 @@ async fn check_drift(
         lines.join("\n  ")
     ))
     .hint("pull those changes first (and merge them), or push with --force to overwrite them"))
+}
+
+/// A role's name by SyncId (or by id, for roles the id map does not know).
+fn role_names(instance: &Instance, id: &str) -> Option<String> {
+    let local = instance
+        .id_map
+        .local_id("roles", id)
+        .unwrap_or_else(|| id.to_string());
+    instance.items.get("roles")?.iter().find_map(|role| {
+        (crate::idmap::id_string(&role["id"]).as_deref() == Some(local.as_str()))
+            .then(|| role["name"].as_str().map(str::to_string))
+            .flatten()
+    })
 }
 
 /// The drift plan read backwards: what someone changed on the instance.

@@ -147,8 +147,8 @@ impl DumpChanges {
                 specs = true;
             }
         }
-        let total_items: usize = parts.len();
-        if total_items > 6 {
+        // Many collections changed at once (a first pull): totals read better.
+        if parts.len() > 6 {
             let mut totals = [0usize; 3];
             for (_, old, new) in &self.changed {
                 let (a, c, r) = item_counts(old.as_deref(), new.as_deref());
@@ -156,17 +156,30 @@ impl DumpChanges {
                 totals[1] += c;
                 totals[2] += r;
             }
-            parts = vec![format!(
-                "+{} ~{} -{} items",
-                totals[0], totals[1], totals[2]
-            )];
-        }
-        if !schema.is_empty() {
-            let kinds: Vec<String> = schema
+            let signed: Vec<String> = ["+", "~", "-"]
                 .iter()
-                .map(|(kind, n)| format!("{n} {kind}"))
+                .zip(totals)
+                .filter(|(_, n)| *n > 0)
+                .map(|(sign, n)| format!("{sign}{n}"))
                 .collect();
-            parts.push(format!("schema {}", kinds.join(" ")));
+            parts = vec![format!("{} items", signed.join(" "))];
+        }
+        let kinds: Vec<String> = ["collections", "fields", "relations"]
+            .iter()
+            .filter_map(|kind| {
+                let n = *schema.get(kind)?;
+                let noun = if n == 1 {
+                    kind.trim_end_matches('s')
+                } else {
+                    kind
+                };
+                Some(format!("{n} {noun}"))
+            })
+            .collect();
+        match (kinds.is_empty(), schema.is_empty()) {
+            (false, _) => parts.push(format!("schema {}", kinds.join(", "))),
+            (true, false) => parts.push("schema".into()),
+            (true, true) => {}
         }
         if parts.is_empty() && specs {
             parts.push("specs".into());
@@ -307,4 +320,42 @@ fn graft(
     let mut builder = repo.treebuilder(base)?;
     builder.insert(name, new_child, i32::from(FileMode::Tree))?;
     builder.write()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(path: &str, old: Option<&str>, new: Option<&str>) -> FileChange {
+        let bytes = |s: Option<&str>| s.map(|s| s.as_bytes().to_vec());
+        (PathBuf::from(path), bytes(old), bytes(new))
+    }
+
+    #[test]
+    fn summary_counts_items_by_sync_id_and_schema_files_by_kind() {
+        let changes = DumpChanges {
+            changed: vec![
+                change(
+                    "collections/roles.json",
+                    Some(r#"[{"_syncId":"a","name":"A"},{"_syncId":"b","name":"B"}]"#),
+                    Some(r#"[{"_syncId":"a","name":"A2"},{"_syncId":"c","name":"C"}]"#),
+                ),
+                change("snapshot/fields/articles/title.json", None, Some("{}")),
+                change("snapshot/fields/articles/body.json", Some("{}"), None),
+                change("snapshot/relations/articles/author.json", None, Some("{}")),
+                change("specs/item.graphql", Some("a"), Some("b")),
+            ],
+        };
+        assert_eq!(
+            changes.summary(Path::new("collections"), Path::new("snapshot")),
+            "+1 roles, ~1 roles, -1 roles, schema 2 fields, 1 relation"
+        );
+        let specs_only = DumpChanges {
+            changed: vec![change("specs/item.graphql", Some("a"), Some("b"))],
+        };
+        assert_eq!(
+            specs_only.summary(Path::new("collections"), Path::new("snapshot")),
+            "specs"
+        );
+    }
 }
