@@ -19,9 +19,6 @@ pub struct Applied {
     pub created: usize,
     pub updated: usize,
     pub deleted: usize,
-    /// Untracked items taken over and dangling id-map rows removed.
-    pub tracked: usize,
-    pub untracked: usize,
 }
 
 impl fmt::Display for Applied {
