@@ -6,6 +6,10 @@
 //! own free port, on its own copy of a bootstrapped SQLite template database.
 //! Dropping the instance kills the process and removes its temp folder.
 //!
+//! `DirectusInstance::start_postgres()` / `start_mariadb()` run Directus on a
+//! fresh database of the PostgreSQL / MariaDB server on this machine instead
+//! ([`Server`]); dropping them also drops that database.
+//!
 //! `instance.ok(dir, args)` / `instance.run(dir, args)` run the CLI against it
 //! ([`cli`]); [`dump`] reads and edits the dump folder it writes; [`seed`] fills
 //! an instance with known configurations.
@@ -45,12 +49,14 @@ macro_rules! in_both_id_map_stores {
 }
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fs::{self, File};
-use std::io::{Read, Seek, SeekFrom};
-use std::net::TcpListener;
+use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, ThreadId};
@@ -82,8 +88,9 @@ fn directus_cli_js() -> PathBuf {
 
 /// Environment shared by `bootstrap` and `start`. The node process gets ONLY
 /// this (plus PATH/HOME): Directus reads lots of env vars (DB_*, PORT, KEY,
-/// ...), so nothing from the developer's shell may leak in.
-fn base_command(cwd: &Path, db: &Path) -> Command {
+/// ...), so nothing from the developer's shell may leak in. `db` is the
+/// database's `DB_*` variables ([`Storage::env`]).
+fn base_command(cwd: &Path, db: &[(&str, OsString)]) -> Command {
     let mut cmd = Command::new("node");
     cmd.arg(directus_cli_js()).current_dir(cwd).env_clear();
     for keep in ["PATH", "HOME", "TMPDIR", "LANG"] {
@@ -92,15 +99,35 @@ fn base_command(cwd: &Path, db: &Path) -> Command {
         }
     }
     cmd.envs([
-        ("DB_CLIENT", "sqlite3"),
         ("KEY", "directus-sync-test-key"),
         ("SECRET", "directus-sync-test-secret"),
         ("LOG_LEVEL", "warn"),
         ("LOG_STYLE", "raw"),
         ("TELEMETRY", "false"),
     ]);
-    cmd.env("DB_FILENAME", db);
+    cmd.envs(db.iter().map(|(k, v)| (k, v)));
     cmd
+}
+
+/// `directus bootstrap` on the database `db` describes: system tables and the
+/// admin user with its static token. Panics with node's output on failure.
+fn bootstrap(db: &[(&str, OsString)]) {
+    // cwd without package.json: the CLI then loads no extensions.
+    let cwd = tempfile::tempdir().unwrap();
+    let out = base_command(cwd.path(), db)
+        .arg("bootstrap")
+        .env("ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("ADMIN_TOKEN", ADMIN_TOKEN)
+        .output()
+        .expect("spawn node (is Node.js installed?)");
+    assert!(
+        out.status.success(),
+        "directus bootstrap failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -155,28 +182,295 @@ pub fn template_db() -> &'static TemplateDb {
         // leaves a half-made template behind.
         let building = dir.join(format!("{key}.building.sqlite"));
         let _ = fs::remove_file(&building);
-        // cwd without package.json: the CLI then loads no extensions.
-        let cwd = tempfile::tempdir().unwrap();
-        let out = base_command(cwd.path(), &building)
-            .arg("bootstrap")
-            .env("ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("ADMIN_TOKEN", ADMIN_TOKEN)
-            .output()
-            .expect("spawn node (is Node.js installed?)");
-        assert!(
-            out.status.success() && building.exists(),
-            "directus bootstrap failed ({}):\n{}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        bootstrap(&Storage::Sqlite(building.clone()).env());
+        assert!(building.exists(), "directus bootstrap wrote no database");
         fs::rename(&building, &path).unwrap();
         TemplateDb {
             path,
             build_time: Some(started.elapsed()),
         }
     })
+}
+
+// ---------------------------------------------------------------------------
+// Database servers: PostgreSQL and MariaDB on this machine.
+// ---------------------------------------------------------------------------
+
+/// A database server the vendor tests run Directus on: a fresh database per
+/// instance, created before `bootstrap` and dropped with the instance. No
+/// silent skip: an unreachable server fails the test with how to start it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Server {
+    /// PostgreSQL at 127.0.0.1:5432, user `postgres`, trust auth.
+    Postgres,
+    /// MariaDB at 127.0.0.1:3306, user `root`, no password (Directus' `mysql` client).
+    MariaDb,
+}
+
+const SERVER_HOST: &str = "127.0.0.1";
+
+impl Server {
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::Postgres => "PostgreSQL",
+            Server::MariaDb => "MariaDB",
+        }
+    }
+
+    pub fn port(self) -> u16 {
+        match self {
+            Server::Postgres => 5432,
+            Server::MariaDb => 3306,
+        }
+    }
+
+    /// Directus' `DB_CLIENT` for it.
+    pub fn db_client(self) -> &'static str {
+        match self {
+            Server::Postgres => "pg",
+            Server::MariaDb => "mysql",
+        }
+    }
+
+    fn user(self) -> &'static str {
+        match self {
+            Server::Postgres => "postgres",
+            Server::MariaDb => "root",
+        }
+    }
+
+    fn start_hint(self) -> &'static str {
+        match self {
+            Server::Postgres => {
+                "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+            }
+            Server::MariaDb => {
+                "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd"
+            }
+        }
+    }
+
+    /// Panics, saying how to start it, when nothing listens on its port.
+    fn ensure_reachable(self) {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port()));
+        if let Err(e) = TcpStream::connect_timeout(&addr, Duration::from_secs(3)) {
+            panic!(
+                "{} is not reachable at {addr} ({e}); the {} tests need it running: start it with\n    {}",
+                self.name(),
+                self.name(),
+                self.start_hint()
+            );
+        }
+    }
+
+    /// Runs one SQL statement as the admin user; returns the first column of
+    /// each row. Uses `psql` / `mariadb` when installed, else node with the
+    /// driver Directus ships (`pg` / `mysql`).
+    fn sql(self, statement: &str) -> Result<Vec<String>, String> {
+        let mut cmd = match self {
+            Server::Postgres => {
+                let mut cmd = Command::new("psql");
+                cmd.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+                    .args(["-h", SERVER_HOST, "-p", &self.port().to_string()])
+                    .args(["-U", self.user(), "-d", "postgres", "-c", statement]);
+                cmd
+            }
+            Server::MariaDb => {
+                let mut cmd = Command::new("mariadb");
+                // --no-defaults: no ~/.my.cnf steering the test.
+                cmd.args(["--no-defaults", "-N", "-B"])
+                    .args(["-h", SERVER_HOST, "-P", &self.port().to_string()])
+                    .args(["-u", self.user(), "-e", statement]);
+                cmd
+            }
+        };
+        let out = match cmd.stdin(Stdio::null()).output() {
+            Err(e) if e.kind() == ErrorKind::NotFound => self.node_sql(statement),
+            other => other,
+        }
+        .map_err(|e| format!("cannot run the {} client: {e}", self.name()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{statement}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .filter(|line| !line.is_empty())
+            .collect())
+    }
+
+    fn node_sql(self, statement: &str) -> std::io::Result<std::process::Output> {
+        const PG: &str = r#"
+            const { Client } = require(process.env.DRIVER);
+            const client = new Client({ host: process.env.HOST, port: +process.env.PORT,
+                                        user: process.env.USER_NAME, database: 'postgres' });
+            client.connect()
+                .then(() => client.query(process.env.SQL))
+                .then((result) => {
+                    for (const row of result.rows ?? []) console.log(Object.values(row)[0]);
+                    return client.end();
+                })
+                .catch((e) => { console.error(e.message); process.exit(1); });
+        "#;
+        const MYSQL: &str = r#"
+            const mysql = require(process.env.DRIVER);
+            const connection = mysql.createConnection({ host: process.env.HOST, port: +process.env.PORT,
+                                                        user: process.env.USER_NAME, password: '' });
+            connection.query(process.env.SQL, (e, rows) => {
+                if (e) { console.error(e.message); process.exit(1); }
+                if (Array.isArray(rows)) for (const row of rows) console.log(Object.values(row)[0]);
+                connection.end();
+            });
+        "#;
+        let (script, driver) = match self {
+            Server::Postgres => (PG, "pg"),
+            Server::MariaDb => (MYSQL, "mysql"),
+        };
+        Command::new("node")
+            .args(["-e", script])
+            .env("DRIVER", directus_dir().join("node_modules").join(driver))
+            .env("HOST", SERVER_HOST)
+            .env("PORT", self.port().to_string())
+            .env("USER_NAME", self.user())
+            .env("SQL", statement)
+            .stdin(Stdio::null())
+            .output()
+    }
+
+    fn sql_or_panic(self, statement: &str) -> Vec<String> {
+        self.sql(statement)
+            .unwrap_or_else(|e| panic!("{} at {SERVER_HOST}:{}: {e}", self.name(), self.port()))
+    }
+
+    fn create_database(self, name: &str) {
+        self.sql_or_panic(&match self {
+            Server::Postgres => format!("CREATE DATABASE {name}"),
+            Server::MariaDb => format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"),
+        });
+    }
+
+    fn drop_database(self, name: &str) -> Result<(), String> {
+        self.sql(&match self {
+            // FORCE: a connection node left behind must not keep it alive.
+            Server::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            Server::MariaDb => format!("DROP DATABASE IF EXISTS {name}"),
+        })
+        .map(drop)
+    }
+
+    /// Whether the server has a database of that name (to check that an
+    /// instance's drop dropped its database).
+    pub fn has_database(self, name: &str) -> bool {
+        self.sql_or_panic(self.list_databases())
+            .iter()
+            .any(|db| db == name)
+    }
+
+    fn list_databases(self) -> &'static str {
+        match self {
+            Server::Postgres => "SELECT datname FROM pg_database",
+            Server::MariaDb => "SHOW DATABASES",
+        }
+    }
+
+    /// Drops the databases a killed test process of this machine left behind
+    /// (its pid is gone, or is ours: we have created none yet). Once per
+    /// server and process, before its first database.
+    fn drop_leftovers(self) {
+        static DONE: [OnceLock<()>; 2] = [OnceLock::new(), OnceLock::new()];
+        DONE[self as usize].get_or_init(|| {
+            let prefix = database_prefix();
+            for name in self.sql_or_panic(self.list_databases()) {
+                let Some(pid) = name
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.split('_').next())
+                    .and_then(|pid| pid.parse::<u32>().ok())
+                else {
+                    continue;
+                };
+                if pid == std::process::id() || !Path::new(&format!("/proc/{pid}")).exists() {
+                    let _ = self.drop_database(&name);
+                }
+            }
+        });
+    }
+}
+
+/// `dstest_<host>_`: the machine's part of the database names. A server shared
+/// by several machines (CI containers) thus only ever sees a machine drop its
+/// own leftovers.
+fn database_prefix() -> String {
+    let host = fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    // FNV-1a: stable across Rust versions, unlike DefaultHasher.
+    let hash = host.trim().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("dstest_{:08x}_", hash as u32)
+}
+
+/// A database of its own on a [`Server`]; dropping it drops the database.
+struct ServerDb {
+    server: Server,
+    name: String,
+}
+
+impl ServerDb {
+    /// `dstest_<host>_<pid>_<n>`, new on `server`.
+    fn create(server: Server) -> ServerDb {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        server.ensure_reachable();
+        server.drop_leftovers();
+        let name = format!(
+            "{}{}_{}",
+            database_prefix(),
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        server.create_database(&name);
+        ServerDb { server, name }
+    }
+}
+
+impl Drop for ServerDb {
+    fn drop(&mut self) {
+        if let Err(e) = self.server.drop_database(&self.name) {
+            eprintln!(
+                "could not drop {} database {}: {e}",
+                self.server.name(),
+                self.name
+            );
+        }
+    }
+}
+
+/// Where an instance keeps its data.
+enum Storage {
+    Sqlite(PathBuf),
+    Server(ServerDb),
+}
+
+impl Storage {
+    /// Its `DB_*` environment variables for Directus.
+    fn env(&self) -> Vec<(&'static str, OsString)> {
+        match self {
+            Storage::Sqlite(path) => vec![
+                ("DB_CLIENT", "sqlite3".into()),
+                ("DB_FILENAME", path.into()),
+            ],
+            Storage::Server(db) => vec![
+                ("DB_CLIENT", db.server.db_client().into()),
+                ("DB_HOST", SERVER_HOST.into()),
+                ("DB_PORT", db.server.port().to_string().into()),
+                ("DB_DATABASE", db.name.clone().into()),
+                ("DB_USER", db.server.user().into()),
+                // Directus' mysql client insists on the variable, even empty.
+                ("DB_PASSWORD", "".into()),
+            ],
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -309,15 +603,17 @@ fn spawn_tied(mut cmd: Command) -> std::io::Result<Child> {
 // The instance.
 // ---------------------------------------------------------------------------
 
-/// A running Directus 10.13.1; dropping it stops the process (kill + wait)
-/// and removes its temp folder.
+/// A running Directus 10.13.1; dropping it stops the process (kill + wait),
+/// drops its database (PostgreSQL, MariaDB) and removes its temp folder.
 pub struct DirectusInstance {
     child: Child,
     port: u16,
     url: String,
     with_extension: bool,
     agent: ureq::Agent,
-    // Dropped after `Drop::drop` killed node: the folder goes, then the slot.
+    // Dropped after `Drop::drop` killed node: the database goes, then the
+    // folder, then the slot.
+    storage: Storage,
     dir: tempfile::TempDir,
     _permit: Permit,
 }
@@ -334,15 +630,47 @@ impl DirectusInstance {
         Self::launch(false)
     }
 
+    /// Starts an instance (with the extension) on a fresh PostgreSQL database.
+    pub fn start_postgres() -> DirectusInstance {
+        Self::launch_on(Server::Postgres, true)
+    }
+
+    /// Starts an instance (with the extension) on a fresh MariaDB database.
+    pub fn start_mariadb() -> DirectusInstance {
+        Self::launch_on(Server::MariaDb, true)
+    }
+
+    /// Starts an instance on a fresh database of `server`, bootstrapped for
+    /// it (seconds: no template to copy).
+    pub fn start_on(server: Server, with_extension: bool) -> DirectusInstance {
+        Self::launch_on(server, with_extension)
+    }
+
     fn launch(with_extension: bool) -> DirectusInstance {
         let template = template_db();
         let permit = Permit::acquire();
-        let dir = tempfile::Builder::new()
-            .prefix("directus-test-")
-            .tempdir()
-            .unwrap();
+        let dir = instance_dir();
         let db = dir.path().join("data.sqlite");
         fs::copy(&template.path, &db).unwrap();
+        Self::serve(Storage::Sqlite(db), dir, with_extension, permit)
+    }
+
+    fn launch_on(server: Server, with_extension: bool) -> DirectusInstance {
+        let permit = Permit::acquire();
+        let dir = instance_dir();
+        // Created first: a failing bootstrap or start drops it again.
+        let storage = Storage::Server(ServerDb::create(server));
+        bootstrap(&storage.env());
+        Self::serve(storage, dir, with_extension, permit)
+    }
+
+    /// Starts node on `storage` (bootstrapped) and waits until it answers.
+    fn serve(
+        storage: Storage,
+        dir: tempfile::TempDir,
+        with_extension: bool,
+        permit: Permit,
+    ) -> DirectusInstance {
         fs::create_dir_all(dir.path().join("extensions")).unwrap();
         fs::create_dir_all(dir.path().join("uploads")).unwrap();
         // Directus loads npm extensions only from the package.json (and
@@ -364,6 +692,7 @@ impl DirectusInstance {
             .timeout_global(Some(Duration::from_secs(120)))
             .build()
             .into();
+        let db_env = storage.env();
 
         // The free port is released before node binds it; on the rare race
         // with another process, node exits with EADDRINUSE: try another port.
@@ -372,7 +701,7 @@ impl DirectusInstance {
             let port = free_port();
             let url = format!("http://127.0.0.1:{port}");
             let log = File::create(&log_path).unwrap();
-            let mut cmd = base_command(&cwd, &db);
+            let mut cmd = base_command(&cwd, &db_env);
             cmd.arg("start")
                 .envs([
                     ("HOST", "127.0.0.1"),
@@ -402,6 +731,7 @@ impl DirectusInstance {
                         url,
                         with_extension,
                         agent,
+                        storage,
                         dir,
                         _permit: permit,
                     };
@@ -420,6 +750,32 @@ impl DirectusInstance {
             }
         }
         unreachable!()
+    }
+
+    /// The database server it runs on; `None` for SQLite.
+    pub fn server(&self) -> Option<Server> {
+        match &self.storage {
+            Storage::Sqlite(_) => None,
+            Storage::Server(db) => Some(db.server),
+        }
+    }
+
+    /// The `vendor` Directus writes into its schema snapshots: `sqlite`,
+    /// `postgres` or `mysql` (MariaDB).
+    pub fn vendor(&self) -> &'static str {
+        match self.server() {
+            None => "sqlite",
+            Some(Server::Postgres) => "postgres",
+            Some(Server::MariaDb) => "mysql",
+        }
+    }
+
+    /// Name of its database on the server; `None` for SQLite.
+    pub fn database(&self) -> Option<&str> {
+        match &self.storage {
+            Storage::Sqlite(_) => None,
+            Storage::Server(db) => Some(&db.name),
+        }
     }
 
     /// Base URL, e.g. `http://127.0.0.1:PORT` (no trailing slash).
@@ -453,7 +809,7 @@ impl DirectusInstance {
         self.child.id()
     }
 
-    /// The instance's temp folder (database, uploads, `directus.log`).
+    /// The instance's temp folder (SQLite database, uploads, `directus.log`).
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -562,7 +918,11 @@ pub fn start_two(
     thread::scope(|s| {
         let a = s.spawn(a);
         let b = s.spawn(b);
-        (a.join().unwrap(), b.join().unwrap())
+        // A start that panicked fails the test with its own message.
+        let join = |h: thread::ScopedJoinHandle<'_, DirectusInstance>| {
+            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+        };
+        (join(a), join(b))
     })
 }
 
@@ -589,6 +949,13 @@ pub fn bin() -> assert_cmd::Command {
         }
     }
     cmd
+}
+
+fn instance_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("directus-test-")
+        .tempdir()
+        .unwrap()
 }
 
 fn free_port() -> u16 {
