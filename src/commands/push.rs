@@ -3,7 +3,7 @@ use crate::cli::{CommandError, ErrorKind, ExitCode, PushArgs};
 use crate::git::{DeploymentRecord, DumpRepo, RecordKind};
 use crate::hooks::HookName;
 use crate::instance::Instance;
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Applied, Plan};
 
 pub async fn run(context: &Context, args: &PushArgs) -> Result<ExitCode, CommandError> {
     let source = context.dump_source(args.revision.as_deref())?;
@@ -58,6 +58,7 @@ async fn converge(
 ) -> Result<(), CommandError> {
     let limit = context.options.max_push_retries;
     let mut round = 1;
+    let mut total = Applied::default();
     loop {
         let progress = crate::cli::logging::progress(plan.steps(), "pushing");
         let applied = plan
@@ -71,12 +72,14 @@ async fn converge(
         progress.finish_and_clear();
         connection.set_store(instance.store.clone());
         let applied = applied.map_err(|error| {
-            let applied = error.applied;
+            let mut applied = total;
+            applied += error.applied;
             CommandError::new(ErrorKind::Server, error)
                 .hint(format!("applied before the failure: {applied}"))
                 .hint("fix the cause and push again: the next push continues from here")
         })?;
         tracing::info!("applied: {applied}");
+        total += applied;
         let (after, read_back) = context.plan(connection, args.force, source).await?;
         if after.is_empty() {
             return Ok(());

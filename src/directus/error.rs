@@ -52,6 +52,9 @@ impl DirectusError {
             DirectusError::UnsupportedVersion { .. } => {
                 Some("pass --force to try anyway, at your own risk")
             }
+            DirectusError::Api { message, .. } if message.contains("bypass this check") => {
+                Some("pass --force to compare or push across Directus versions or database vendors")
+            }
             DirectusError::Api { status, .. } if status.is_server_error() => {
                 Some("Directus failed on its side; its server log says why")
             }

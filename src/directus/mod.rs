@@ -499,9 +499,9 @@ async fn read_body(method: &Method, path: &str, response: reqwest::Response) -> 
 fn parse_error_body(text: &str) -> Option<(String, Option<String>)> {
     let body: Value = serde_json::from_str(text).ok()?;
     if let Some(errors) = body.get("errors").and_then(Value::as_array) {
-        let messages: Vec<&str> = errors
+        let messages: Vec<String> = errors
             .iter()
-            .filter_map(|e| e.get("message").and_then(Value::as_str))
+            .filter_map(|e| e.get("message").map(error_message))
             .collect();
         let code = errors
             .first()
@@ -512,6 +512,19 @@ fn parse_error_body(text: &str) -> Option<(String, Option<String>)> {
     }
     let message = body.get("message").and_then(Value::as_str)?;
     Some((message.to_string(), None))
+}
+
+/// Directus' error message; for database failures it sends the driver's error object.
+fn error_message(message: &Value) -> String {
+    match message {
+        Value::String(text) => text.clone(),
+        Value::Object(object) => ["sqlMessage", "message", "detail", "routine", "code"]
+            .iter()
+            .find_map(|key| object.get(*key).and_then(Value::as_str))
+            .map(|text| format!("database error: {text}"))
+            .unwrap_or_else(|| snippet(&message.to_string())),
+        other => snippet(&other.to_string()),
+    }
 }
 
 /// The start of a body, on one line, for error messages.
@@ -542,6 +555,11 @@ mod tests {
             Some(("No id map found".into(), None))
         );
         assert_eq!(parse_error_body("<html>"), None);
+        let database = r#"{"errors":[{"message":{"code":"ER_FK_COLUMN_CANNOT_CHANGE","sqlMessage":"Cannot change column 'author'"},"extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#;
+        assert_eq!(
+            parse_error_body(database).unwrap().0,
+            "database error: Cannot change column 'author'"
+        );
     }
 
     #[test]

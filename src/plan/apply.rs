@@ -21,6 +21,15 @@ pub struct Applied {
     pub deleted: usize,
 }
 
+impl std::ops::AddAssign for Applied {
+    fn add_assign(&mut self, other: Applied) {
+        self.schema += other.schema;
+        self.created += other.created;
+        self.updated += other.updated;
+        self.deleted += other.deleted;
+    }
+}
+
 impl fmt::Display for Applied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

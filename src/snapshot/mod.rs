@@ -127,12 +127,20 @@ impl Snapshot {
         client: &Client,
         force: bool,
     ) -> Result<Option<SchemaDiff>, DirectusError> {
-        let mut request = Request::new(Method::POST, "/schema/diff").body(&self.0);
-        if force {
-            // Directus treats the mere presence of `force` as true.
-            request = request.query("force", "true");
-        }
-        let response = client.json(request).await?;
+        // Without `force` first: Directus then says whether the Directus version or the
+        // database vendor differs, and only a vendor change makes column types differ.
+        let (response, cross_vendor) = match self.request_diff(client, false).await {
+            Ok(response) => (response, false),
+            Err(DirectusError::Api {
+                status: reqwest::StatusCode::BAD_REQUEST,
+                message,
+                ..
+            }) if force && message.contains("does not match the current instance") => {
+                let cross_vendor = message.contains("vendor");
+                (self.request_diff(client, true).await?, cross_vendor)
+            }
+            Err(other) => return Err(other),
+        };
         let Some(mut diff) = response.get("diff").cloned() else {
             return Ok(None);
         };
@@ -141,11 +149,68 @@ impl Snapshot {
             for part in PARTS {
                 if let Some(Value::Array(items)) = object.get_mut(part) {
                     items.retain(|item| !mentions_hidden(item, &hidden()));
+                    if cross_vendor {
+                        drop_vendor_differences(part, items);
+                    }
                 }
             }
         }
         let schema_diff = SchemaDiff { hash, diff };
         Ok((!schema_diff.changes().is_empty()).then_some(schema_diff))
+    }
+
+    async fn request_diff(&self, client: &Client, force: bool) -> Result<Value, DirectusError> {
+        let mut request = Request::new(Method::POST, "/schema/diff").body(&self.0);
+        if force {
+            // Directus treats the mere presence of `force` as true.
+            request = request.query("force", "true");
+        }
+        client.json(request).await
+    }
+}
+
+/// Column details each database spells its own way (`varchar` and `character varying`, a
+/// float's precision, generated constraint names...). Across vendors they are not changes to
+/// make: Directus cannot apply them (it would alter primary and foreign keys) and they would
+/// reappear after every push.
+const VENDOR_SPECIFIC: [&str; 6] = [
+    "data_type",
+    "max_length",
+    "numeric_precision",
+    "numeric_scale",
+    "constraint_name",
+    "is_unique",
+];
+
+fn drop_vendor_differences(part: &str, entries: &mut Vec<Value>) {
+    let before = entries.len();
+    for entry in entries.iter_mut() {
+        if let Some(Value::Array(records)) = entry.get_mut("diff") {
+            records.retain(|record| {
+                let path: Vec<&str> = record
+                    .get("path")
+                    .and_then(Value::as_array)
+                    .map(|p| p.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let edit = record.get("kind").and_then(Value::as_str) == Some("E");
+                !(edit
+                    && path.len() == 2
+                    && path[0] == "schema"
+                    && VENDOR_SPECIFIC.contains(&path[1]))
+            });
+        }
+    }
+    entries.retain(|entry| {
+        entry
+            .get("diff")
+            .and_then(Value::as_array)
+            .is_none_or(|records| !records.is_empty())
+    });
+    if entries.len() < before {
+        tracing::debug!(
+            "left out {} {part} whose only differences are the database vendor's column details",
+            before - entries.len()
+        );
     }
 }
 
