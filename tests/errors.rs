@@ -8,27 +8,50 @@ use std::net::TcpListener;
 use support::cli::Outcome;
 use support::{DirectusInstance, bin};
 
-/// A fake HTTP server answering every request with `status` and `body`: only for faults a
-/// real Directus 10.13.1 cannot produce (other versions, servers that are not Directus).
-fn fake_server(status: &'static str, content_type: &'static str, body: &'static str) -> String {
+/// What the fake server saw of a request.
+struct Seen {
+    method: String,
+    path: String,
+    authorization: String,
+}
+
+/// A fake HTTP server: only for faults a real Directus 10.13.1 cannot produce on demand (other
+/// versions, servers that are not Directus, a session expiring mid-run). `respond` gives the
+/// status line, content type and body of each answer.
+fn fake_server(
+    respond: impl Fn(&Seen) -> (&'static str, &'static str, String) + Send + 'static,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
-        for stream in listener.incoming().take(20) {
+        for stream in listener.incoming().take(50) {
             let Ok(mut stream) = stream else { continue };
             let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let mut parts = request_line.split_whitespace();
+            let mut seen = Seen {
+                method: parts.next().unwrap_or_default().to_string(),
+                path: parts.next().unwrap_or_default().to_string(),
+                authorization: String::new(),
+            };
             let mut content_length = 0;
             loop {
                 let mut line = String::new();
                 if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                     break;
                 }
-                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                let lower = line.to_ascii_lowercase();
+                if let Some(value) = lower.strip_prefix("content-length:") {
                     content_length = value.trim().parse().unwrap_or(0);
+                }
+                if lower.starts_with("authorization:") {
+                    seen.authorization = line["authorization:".len()..].trim().to_string();
                 }
             }
             let mut request_body = vec![0; content_length];
             let _ = std::io::Read::read_exact(&mut reader, &mut request_body);
+            let (status, content_type, body) = respond(&seen);
             let _ = write!(
                 stream,
                 "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -37,6 +60,14 @@ fn fake_server(status: &'static str, content_type: &'static str, body: &'static 
         }
     });
     url
+}
+
+fn always(
+    status: &'static str,
+    content_type: &'static str,
+    body: &'static str,
+) -> impl Fn(&Seen) -> (&'static str, &'static str, String) + Send + 'static {
+    move |_| (status, content_type, body.to_string())
 }
 
 fn run_pull(url: &str) -> Outcome {
@@ -76,11 +107,11 @@ fn unreachable_url_names_the_host() {
 
 #[test]
 fn a_server_that_is_not_directus_is_named_so() {
-    let url = fake_server(
+    let url = fake_server(always(
         "404 Not Found",
         "text/html",
         "<html><body>Not here</body></html>",
-    );
+    ));
     let line = first_stderr_line(&run_pull(&url));
     assert!(
         line.contains("does not look like a Directus server"),
@@ -91,11 +122,9 @@ fn a_server_that_is_not_directus_is_named_so() {
 #[test]
 fn directus_9_and_11_are_refused_unless_forced() {
     for version in ["9.26.0", "11.1.0"] {
-        let body: &'static str = Box::leak(
-            format!(r#"{{"data":{{"project":{{"project_name":"x"}},"version":"{version}"}}}}"#)
-                .into_boxed_str(),
-        );
-        let url = fake_server("200 OK", "application/json", body);
+        let body =
+            format!(r#"{{"data":{{"project":{{"project_name":"x"}},"version":"{version}"}}}}"#);
+        let url = fake_server(move |_| ("200 OK", "application/json", body.clone()));
         let line = first_stderr_line(&run_pull(&url));
         assert_eq!(
             line,
@@ -191,4 +220,78 @@ fn against_a_real_directus() {
     std::fs::remove_file(&info).unwrap();
     let diff = instance.run(work.path(), &["diff"]).exits(1);
     assert!(first_stderr_line(&diff).ends_with("snapshot/info.json is missing"));
+}
+
+/// Access tokens of email/password sessions expire (15 minutes by default): a long run renews
+/// its session on 401 and carries on.
+#[test]
+fn an_expired_session_is_refreshed_and_the_request_retried() {
+    use std::sync::{Arc, Mutex};
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen_log = Arc::clone(&log);
+    let url = fake_server(move |seen| {
+        seen_log.lock().unwrap().push(format!(
+            "{} {} {}",
+            seen.method, seen.path, seen.authorization
+        ));
+        let json = "application/json";
+        match (seen.method.as_str(), seen.path.as_str(), seen.authorization.as_str()) {
+            ("POST", "/auth/login", _) => (
+                "200 OK",
+                json,
+                r#"{"data":{"access_token":"expired","refresh_token":"r1","expires":1}}"#.into(),
+            ),
+            ("POST", "/auth/refresh", _) => (
+                "200 OK",
+                json,
+                r#"{"data":{"access_token":"fresh","refresh_token":"r2","expires":900000}}"#.into(),
+            ),
+            (_, _, "Bearer expired") => (
+                "401 Unauthorized",
+                json,
+                r#"{"errors":[{"message":"Token expired.","extensions":{"code":"TOKEN_EXPIRED"}}]}"#.into(),
+            ),
+            ("GET", "/server/info", _) => (
+                "200 OK",
+                json,
+                r#"{"data":{"project":{"project_name":"x"},"version":"10.13.1"}}"#.into(),
+            ),
+            ("POST", "/utils/cache/clear?system=true", _) => ("204 No Content", json, String::new()),
+            ("GET", path, _) if path.starts_with("/users/me") => (
+                "200 OK",
+                json,
+                r#"{"data":{"email":"admin@example.com","role":"admin"}}"#.into(),
+            ),
+            _ => ("200 OK", json, r#"{"data":[]}"#.into()),
+        }
+    });
+    let work = tempfile::tempdir().unwrap();
+    let outcome = Outcome::of(bin().current_dir(work.path()).args([
+        "helpers",
+        "untrack",
+        "--collection",
+        "roles",
+        "--id",
+        "1",
+        "-u",
+        &url,
+        "-e",
+        "admin@example.com",
+        "-p",
+        "secret",
+    ]))
+    .exits(0);
+    assert!(
+        outcome.stderr.contains("roles 1 was not tracked"),
+        "{outcome}"
+    );
+    let log = log.lock().unwrap();
+    assert_eq!(log[0], "POST /auth/login ");
+    assert_eq!(log[1], "GET /server/info Bearer expired");
+    assert_eq!(log[2], "POST /auth/refresh ");
+    assert_eq!(log[3], "GET /server/info Bearer fresh");
+    assert!(
+        log[4..].iter().all(|line| line.ends_with("Bearer fresh")),
+        "every later request carries the renewed token: {log:?}"
+    );
 }
