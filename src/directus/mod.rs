@@ -233,6 +233,18 @@ impl Client {
         self.json(Request::new(Method::GET, path)).await
     }
 
+    /// A GET that must answer a JSON array (never taken as "no items" otherwise).
+    pub async fn get_list(&self, path: String) -> Result<Vec<Value>> {
+        match self.get(&path).await? {
+            Value::Array(items) => Ok(items),
+            other => Err(DirectusError::InvalidResponse {
+                method: Method::GET,
+                path,
+                detail: format!("expected a list, got {}", snippet(&other.to_string())),
+            }),
+        }
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
         self.json(Request::new(Method::POST, path).body(body)).await
     }

@@ -36,6 +36,22 @@ pub async fn extension_installed(client: &Client) -> Result<bool, DirectusError>
     }
 }
 
+fn row_of(item: &Value, path: &str) -> Result<IdMapRow, DirectusError> {
+    let text = |key: &str| item.get(key).and_then(id_string);
+    match (text("table"), text("sync_id"), text("local_id")) {
+        (Some(table), Some(sync_id), Some(local_id)) => Ok(IdMapRow {
+            table,
+            sync_id,
+            local_id,
+        }),
+        _ => Err(DirectusError::InvalidResponse {
+            method: Method::GET,
+            path: path.to_string(),
+            detail: format!("an id-map row lacks table, sync_id or local_id: {item}"),
+        }),
+    }
+}
+
 /// Where this instance keeps its id map.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdMapStore {
@@ -99,30 +115,22 @@ impl IdMapStore {
             IdMapStore::Collection { exists: true } => STORE_COLLECTION,
         };
         let path = format!("/items/{collection}");
-        let items = client
-            .list(
-                &path,
-                vec![("fields".into(), "table,sync_id,local_id".into())],
-            )
-            .await?;
-        items
-            .iter()
-            .map(|item| {
-                let text = |key: &str| item.get(key).and_then(id_string);
-                match (text("table"), text("sync_id"), text("local_id")) {
-                    (Some(table), Some(sync_id), Some(local_id)) => Ok(IdMapRow {
-                        table,
-                        sync_id,
-                        local_id,
-                    }),
-                    _ => Err(DirectusError::InvalidResponse {
-                        method: Method::GET,
-                        path: path.clone(),
-                        detail: format!("an id-map row lacks table, sync_id or local_id: {item}"),
-                    }),
-                }
-            })
-            .collect()
+        let fields = vec![("fields".into(), "table,sync_id,local_id".into())];
+        let items = match client.list(&path, fields).await {
+            Ok(items) => items,
+            // Directus only serves the extension's table once its schema cache knows it;
+            // the extension's own routes always answer, one table at a time.
+            Err(DirectusError::Forbidden { .. }) if *self == IdMapStore::Extension => {
+                let tables = crate::config::TRACKED_COLLECTIONS;
+                let lists = try_join_all(
+                    tables.map(|table| client.get_list(format!("{EXTENSION_ROUTES}/{table}"))),
+                )
+                .await?;
+                lists.into_iter().flatten().collect()
+            }
+            Err(other) => return Err(other),
+        };
+        items.iter().map(|item| row_of(item, &path)).collect()
     }
 
     /// Creates the store collection when it is missing (pull and push; diff never writes).
