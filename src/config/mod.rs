@@ -369,18 +369,6 @@ impl Options {
             _ => Err(ConfigError::MissingCredentials),
         }
     }
-
-    pub fn collections_dir(&self) -> PathBuf {
-        self.dump_path.join(&self.collections_path)
-    }
-
-    pub fn snapshot_dir(&self) -> PathBuf {
-        self.dump_path.join(&self.snapshot_path)
-    }
-
-    pub fn specs_dir(&self) -> PathBuf {
-        self.dump_path.join(&self.specs_path)
-    }
 }
 
 /// An empty `DIRECTUS_TOKEN=""` means "no token", as in the original tool.
