@@ -56,6 +56,21 @@ struct FollowUp {
     value: Value,
 }
 
+impl FollowUp {
+    /// The follow-ups of one item from the `(field, dump value)` pairs its payload deferred.
+    fn of(
+        local_id: &str,
+        deferred: Vec<(String, Value)>,
+    ) -> impl Iterator<Item = FollowUp> + use<> {
+        let local_id = local_id.to_string();
+        deferred.into_iter().map(move |(field, value)| FollowUp {
+            local_id: local_id.clone(),
+            field,
+            value,
+        })
+    }
+}
+
 struct Executor<'a> {
     client: &'a Client,
     instance: &'a mut Instance,
@@ -285,11 +300,7 @@ impl Executor<'_> {
                     .unwrap_or_else(|| "1".into());
                 self.insert_rows(vec![row(spec, &change.sync_id, &local_id)], &step)
                     .await?;
-                follow_ups.extend(deferred.into_iter().map(|(field, value)| FollowUp {
-                    local_id: local_id.clone(),
-                    field,
-                    value,
-                }));
+                follow_ups.extend(FollowUp::of(&local_id, deferred));
                 self.applied.created += 1;
                 self.progress.inc(1);
             }
@@ -375,13 +386,7 @@ impl Executor<'_> {
         Ok(local_ids
             .into_iter()
             .zip(deferred_per_item)
-            .flat_map(|(local_id, deferred)| {
-                deferred.into_iter().map(move |(field, value)| FollowUp {
-                    local_id: local_id.clone(),
-                    field,
-                    value,
-                })
-            })
+            .flat_map(|(local_id, deferred)| FollowUp::of(&local_id, deferred))
             .collect())
     }
 
@@ -425,11 +430,7 @@ impl Executor<'_> {
                 let (payload, deferred) =
                     self.payload(spec, &Value::Object(partial), Some(local_id));
                 pass.push(payload);
-                follow_ups.extend(deferred.into_iter().map(|(field, value)| FollowUp {
-                    local_id: local_id.clone(),
-                    field,
-                    value,
-                }));
+                follow_ups.extend(FollowUp::of(local_id, deferred));
             }
             self.applied.updated += 1;
             self.progress.inc(1);
