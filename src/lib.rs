@@ -1,7 +1,8 @@
 //! directus-sync: keeps the configuration of Directus 10 instances under version control.
 //!
-//! Data flows one way: instance → model → dump → commit for `pull`; dump → plan → instance for
-//! `push`. The binary in `main.rs` only calls [`cli::main`].
+//! Data flows one way: instance → [`dump::Dump`] → files and commit for `pull`; revision →
+//! `Dump` → [`plan::Plan`] → instance for `push`. The binary in `main.rs` only calls
+//! [`cli::main`]; `docs/architecture.md` draws the modules.
 
 pub mod cli;
 pub mod collections;
@@ -13,6 +14,9 @@ pub mod git;
 pub mod hooks;
 pub mod idmap;
 pub mod instance;
+pub mod json;
 pub mod plan;
+pub mod secret;
 pub mod snapshot;
 pub mod specs;
+pub mod ui;

@@ -1,14 +1,16 @@
 //! The GraphQL and OpenAPI specifications of an instance, saved beside the dump for review.
 
 use crate::directus::{Client, DirectusError, Request};
-use crate::dump::json::to_dump_string;
+use crate::json::to_dump_string;
 use reqwest::Method;
-use std::path::PathBuf;
 
+/// The specs as the dump holds them: text, never compared item by item.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Specs {
     pub item_graphql: String,
     pub system_graphql: String,
-    pub openapi: serde_json::Value,
+    /// In the dump's JSON format.
+    pub openapi: String,
 }
 
 impl Specs {
@@ -21,16 +23,7 @@ impl Specs {
         Ok(Specs {
             item_graphql,
             system_graphql,
-            openapi,
+            openapi: to_dump_string(&openapi),
         })
-    }
-
-    /// Files relative to the specs folder; GraphQL byte for byte as Directus sent it.
-    pub fn to_files(&self) -> Vec<(PathBuf, String)> {
-        vec![
-            (PathBuf::from("item.graphql"), self.item_graphql.clone()),
-            (PathBuf::from("system.graphql"), self.system_graphql.clone()),
-            (PathBuf::from("openapi.json"), to_dump_string(&self.openapi)),
-        ]
     }
 }

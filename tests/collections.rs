@@ -12,11 +12,11 @@ in_both_id_map_stores!(
     request_budgets_with_hundreds_of_items
 );
 
-use directus_sync::config::TRACKED_COLLECTIONS;
+use directus_sync::collections::names as tracked_collections;
 use serde_json::{Value, json};
 use support::DirectusInstance;
 use support::dump::{collection_file, seeded_and_pulled, write_collection};
-use support::seed::{activity_count, all_collections};
+use support::seed::{activity_count, activity_count_where, all_collections};
 
 fn sorted(mut items: Vec<Value>) -> Vec<Value> {
     items.sort_by(|a, b| a["_syncId"].as_str().cmp(&b["_syncId"].as_str()));
@@ -40,7 +40,7 @@ fn pull_push_pull_between_instances_is_identical_and_idempotent(start: fn() -> D
     // Steady state: every item tracked (a first pull with the extension also posts one id-map
     // row per new item, which its routes only take one at a time).
     let pull_requests = a.ok(from_a.path(), &["pull"]).requests();
-    for name in TRACKED_COLLECTIONS {
+    for name in tracked_collections() {
         assert!(
             !collection_file(from_a.path(), name).is_empty(),
             "{name} has items"
@@ -117,7 +117,7 @@ fn pull_push_pull_between_instances_is_identical_and_idempotent(start: fn() -> D
     b.ok(from_a.path(), &["diff", "--exit-code"]);
 
     b.ok(from_b.path(), &["pull"]);
-    for name in TRACKED_COLLECTIONS {
+    for name in tracked_collections() {
         let file = format!("directus-config/collections/{name}.json");
         assert_eq!(
             std::fs::read_to_string(from_a.path().join(&file)).unwrap(),
@@ -232,7 +232,7 @@ fn edits_in_the_dump_apply_exactly_and_a_second_push_writes_nothing(
     // What Directus holds now is exactly the edited dump.
     let again = tempfile::tempdir().unwrap();
     instance.ok(again.path(), &["pull"]);
-    for name in TRACKED_COLLECTIONS {
+    for name in tracked_collections() {
         assert_eq!(
             sorted(collection_file(again.path(), name)),
             sorted(collection_file(dir, name)),
@@ -257,6 +257,57 @@ fn edits_in_the_dump_apply_exactly_and_a_second_push_writes_nothing(
         activity_count(&instance),
         before,
         "the second push writes nothing"
+    );
+}
+
+/// Reversing a resolve chain (start → middle → done becomes start → done → middle) changes
+/// three operations, so the push writes three updates, one per operation, although `resolve`
+/// is unique and a link can only move to an operation once its old holder has let go of it.
+#[test]
+fn reversing_an_operation_chain_writes_one_update_per_operation() {
+    let (instance, work) = seeded_and_pulled(DirectusInstance::start);
+    let dir = work.path();
+    let mut operations = collection_file(dir, "operations");
+    let sync_of = |ops: &mut [Value], key: &str| find(ops, "key", key)["_syncId"].clone();
+    let (middle, done) = (
+        sync_of(&mut operations, "log_middle"),
+        sync_of(&mut operations, "log_done"),
+    );
+    assert_eq!(
+        find(&mut operations, "key", "log_start")["resolve"],
+        middle,
+        "the seeded chain starts start → middle"
+    );
+    find(&mut operations, "key", "log_start")["resolve"] = done;
+    find(&mut operations, "key", "log_done")["resolve"] = middle;
+    find(&mut operations, "key", "log_middle")["resolve"] = Value::Null;
+    write_collection(dir, "operations", &operations);
+
+    let plan = instance.run(dir, &["diff", "--exit-code"]).exits(2).stdout;
+    assert!(
+        plan.ends_with("0 to create, 3 to update, 0 to delete\n"),
+        "{plan}"
+    );
+
+    const OPERATION_UPDATES: &str =
+        "filter[action][_eq]=update&filter[collection][_eq]=directus_operations";
+    let before = activity_count_where(&instance, OPERATION_UPDATES);
+    instance.ok(dir, &["push"]);
+    assert_eq!(
+        activity_count_where(&instance, OPERATION_UPDATES) - before,
+        3,
+        "one update activity row per changed operation"
+    );
+
+    instance.ok(dir, &["diff", "--exit-code"]);
+    let chain = instance.get(
+        "/operations?filter[key][_in]=log_start,log_middle,log_done&fields=key,resolve.key&sort=key",
+    );
+    assert_eq!(
+        chain,
+        json!([{"key": "log_done", "resolve": {"key": "log_middle"}},
+               {"key": "log_middle", "resolve": null},
+               {"key": "log_start", "resolve": {"key": "log_done"}}])
     );
 }
 
@@ -453,7 +504,7 @@ fn request_budgets_with_hundreds_of_items(start: fn() -> DirectusInstance) {
     let first = a.ok(dir, &["pull", "--no-specs"]).requests();
     let steady = a.ok(dir, &["pull", "--no-specs"]).requests();
     let diff = a.ok(dir, &["diff", "--exit-code"]).requests();
-    let items: usize = TRACKED_COLLECTIONS
+    let items: usize = tracked_collections()
         .iter()
         .map(|c| collection_file(dir, c).len())
         .sum();

@@ -59,7 +59,7 @@ fn a_dump_of_the_original_tool_is_pushed_unchanged() {
 
     let pulled = tempfile::tempdir().unwrap();
     instance.ok(pulled.path(), &["pull", "--no-specs"]);
-    for name in directus_sync::config::TRACKED_COLLECTIONS {
+    for name in directus_sync::collections::names() {
         let theirs = by_sync_id(collection_file(work.path(), name));
         let ours = by_sync_id(collection_file(pulled.path(), name));
         assert_eq!(theirs.len(), ours.len(), "{name}");

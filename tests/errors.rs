@@ -1,11 +1,16 @@
-//! Bad input gets one clear line naming the cause, exit code 1, and changes nothing.
+//! Bad input gets one clear line naming the cause, exit code 1, and changes nothing. A reader
+//! that stops early (`directus-sync diff | head -1`) is no error at all.
 
 mod support;
 
 use predicates::prelude::*;
-use std::io::{BufRead, BufReader, Write};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::process::{ChildStdout, Stdio};
+use std::time::{Duration, Instant};
 use support::cli::Outcome;
+use support::seed::all_collections;
 use support::{DirectusInstance, bin};
 
 /// What the fake server saw of a request.
@@ -294,4 +299,95 @@ fn an_expired_session_is_refreshed_and_the_request_retried() {
         log[4..].iter().all(|line| line.ends_with("Bearer fresh")),
         "every later request carries the renewed token: {log:?}"
     );
+}
+
+/// Shrinks the pipe behind `stdout` to one page, so that a plan of a few kilobytes already
+/// fills it whatever the system's default pipe size; returns its capacity.
+fn shrink_pipe(stdout: &ChildStdout) -> usize {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fcntl on a pipe descriptor this process owns; no memory is passed.
+    let capacity = unsafe { libc::fcntl(stdout.as_raw_fd(), libc::F_SETPIPE_SZ, 4096) };
+    assert!(
+        capacity > 0,
+        "F_SETPIPE_SZ: {}",
+        std::io::Error::last_os_error()
+    );
+    capacity as usize
+}
+
+/// `directus-sync diff | head -1`: the reader closes the pipe after the first line while the
+/// plan is still being written. The rest of the plan has nowhere to go, which is no failure:
+/// no panic, no "Broken pipe" message, exit code 0.
+#[test]
+fn diff_into_a_pipe_closed_after_the_first_line_exits_quietly() {
+    let (a, b) = support::start_two(
+        DirectusInstance::start_without_extension,
+        DirectusInstance::start_without_extension,
+    );
+    all_collections(&a);
+    // A long plan: one line per item to create on B.
+    let translations: Vec<Value> = (0..1000)
+        .map(|i| {
+            json!({"language": "en-US", "key": format!("a_translation_key_long_enough_to_fill_the_pipe_{i:04}"),
+                   "value": "padding"})
+        })
+        .collect();
+    a.post("/translations", &Value::Array(translations));
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    a.ok(dir, &["pull", "--no-specs"]);
+    let whole_plan = b.ok(dir, &["diff"]).stdout;
+
+    let mut child = b
+        .cli_command(dir)
+        .arg("diff")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn directus-sync");
+    let mut stdout = child.stdout.take().unwrap();
+    let capacity = shrink_pipe(&stdout);
+    assert!(
+        whole_plan.len() > 4 * capacity,
+        "the plan ({} bytes) must overflow the pipe ({capacity} bytes)",
+        whole_plan.len()
+    );
+    // Byte by byte, like a reader that wants one line and not a byte more.
+    let mut first_line = Vec::new();
+    let mut byte = [0u8; 1];
+    while stdout.read(&mut byte).expect("read the plan") == 1 && byte[0] != b'\n' {
+        first_line.push(byte[0]);
+    }
+    drop(stdout); // `head` exits: the pipe has no reader any more
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("directus-sync diff still runs 120 s after its reader went away");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stderr = stderr.join().unwrap();
+
+    assert_eq!(
+        String::from_utf8_lossy(&first_line),
+        whole_plan.lines().next().unwrap(),
+        "the reader got the plan's first line"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.to_lowercase().contains("broken pipe"),
+        "{stderr}"
+    );
+    assert_eq!(status.code(), Some(0), "{status}\nstderr:\n{stderr}");
 }

@@ -5,25 +5,9 @@ mod support;
 
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::Command;
-use support::DirectusInstance;
 use support::cli::Outcome;
 use support::seed::all_collections;
-
-fn git(repo: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .current_dir(repo)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
+use support::{DirectusInstance, git};
 
 fn init_repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -77,6 +61,12 @@ fn every_pull_with_changes_is_one_commit_naming_the_instance() {
         git(dir, &["status", "--porcelain"]),
         "",
         "work tree and index are clean"
+    );
+    // The commit is made as git would make it: GIT_AUTHOR_* of the (hermetic) environment,
+    // never the developer's own config.
+    assert_eq!(
+        git(dir, &["log", "-1", "--format=%an <%ae> / %cn <%ce>"]).trim(),
+        "Test User <test.user@example.com> / Test User <test.user@example.com>"
     );
 
     let editor = role_id(&instance, "Editor");

@@ -86,3 +86,62 @@ fn cli_binary_is_found() {
     // `bin()` finds the built `directus-sync`; `--help` needs no instance.
     support::bin().arg("--help").assert().success();
 }
+
+#[test]
+fn the_cli_and_git_run_in_a_hermetic_environment() {
+    let cmd = support::bin_command();
+    let env: Vec<(String, Option<String>)> = cmd
+        .get_envs()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.map(|v| v.to_string_lossy().into_owned()),
+            )
+        })
+        .collect();
+    let value = |key: &str| {
+        env.iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.clone())
+    };
+    let test_home = value("HOME").expect("HOME is set");
+    assert_ne!(
+        Some(test_home.clone()),
+        std::env::var("HOME").ok(),
+        "not the developer's HOME"
+    );
+    assert!(
+        std::fs::read_dir(&test_home).unwrap().next().is_none(),
+        "{test_home} is empty"
+    );
+    for (key, wanted) in [
+        ("GIT_CONFIG_GLOBAL", "/dev/null"),
+        ("GIT_CONFIG_NOSYSTEM", "1"),
+        ("NO_COLOR", "1"),
+        ("TZ", "UTC"),
+        ("LANG", "C"),
+    ] {
+        assert_eq!(value(key).as_deref(), Some(wanted), "{key}");
+    }
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("GIT_") || key.starts_with("DIRECTUS_") {
+            assert!(
+                env.iter().any(|(k, _)| *k == key),
+                "{key} is inherited: neither removed nor set"
+            );
+        }
+    }
+
+    // git sees no configuration but the fixed identity, whatever the developer's files say.
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        support::git(dir.path(), &["var", "GIT_AUTHOR_IDENT"]).trim(),
+        "Test User <test.user@example.com> 981173106 +0000"
+    );
+    assert_eq!(
+        support::git(dir.path(), &["config", "--list"]),
+        "",
+        "no global or system configuration"
+    );
+}

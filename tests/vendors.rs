@@ -16,7 +16,7 @@ mod support;
 use std::path::Path;
 use std::time::Instant;
 
-use directus_sync::config::TRACKED_COLLECTIONS;
+use directus_sync::collections::names as tracked_collections;
 use support::DirectusInstance;
 use support::seed::{activity_count, all_collections};
 
@@ -115,7 +115,7 @@ fn sqlite_dump_pushed_to(start_vendor: fn() -> DirectusInstance) {
         read(from_b.path(), "snapshot/info.json").contains(&format!("\"vendor\": \"{vendor}\"")),
         "B's own snapshot names its vendor"
     );
-    for name in TRACKED_COLLECTIONS {
+    for name in tracked_collections() {
         let file = format!("collections/{name}.json");
         assert_eq!(
             read(from_a.path(), &file),

@@ -9,6 +9,56 @@ pub use transform::Unresolved;
 
 use serde_json::Value;
 
+/// `--preserve-ids`: `*`/`all`, or a list of collections.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PreserveIds {
+    All,
+    #[default]
+    None,
+    Some(Vec<String>),
+}
+
+impl PreserveIds {
+    pub fn parse_list(values: &[String]) -> Self {
+        match values {
+            [] => PreserveIds::None,
+            [one] if one == "*" || one == "all" => PreserveIds::All,
+            many => PreserveIds::Some(many.to_vec()),
+        }
+    }
+
+    pub fn includes(&self, collection: &str) -> bool {
+        match self {
+            PreserveIds::All => true,
+            PreserveIds::None => false,
+            PreserveIds::Some(list) => list.iter().any(|c| c == collection),
+        }
+    }
+}
+
+/// Config files say `preserveIds: "*"` or `preserveIds: [roles, flows]`.
+impl<'de> serde::Deserialize<'de> for PreserveIds {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        Ok(match OneOrMany::deserialize(deserializer)? {
+            OneOrMany::One(one) => PreserveIds::parse_list(&[one]),
+            OneOrMany::Many(many) => PreserveIds::parse_list(&many),
+        })
+    }
+}
+
+/// The names of the tracked collections, in the order the original tool lists them.
+pub fn names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = COLLECTIONS.iter().map(|spec| spec.name).collect();
+    names.sort_unstable();
+    names
+}
+
 /// How the primary key of a collection relates to its SyncId.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdPolicy {
@@ -95,6 +145,15 @@ pub struct CollectionSpec {
     /// share role, collection and action when those are not read, losing their ids
     /// (directus/directus#21965).
     pub id_fields: &'static str,
+    /// Directus 10 lists items sharing the natural key merged into one entry without an id;
+    /// reading recovers the hidden rows one by one (directus/directus#21965).
+    pub merged_duplicates: bool,
+    /// The item of the user running the tool (their role) is never synced: it stands under
+    /// this SyncId on every instance (`__admin__`).
+    pub runner_placeholder: Option<&'static str>,
+    /// Users belong to items of this collection through `(endpoint, field)`: deleting such an
+    /// item (a role) takes it from them, which git cannot give back.
+    pub members: Option<(&'static str, &'static str)>,
 }
 
 const AUDIT: [&str; 2] = ["date_created", "user_created"];
@@ -129,6 +188,9 @@ const BASE: CollectionSpec = CollectionSpec {
     update_first: &[],
     unique_links: &[],
     id_fields: "id",
+    merged_duplicates: false,
+    runner_placeholder: None,
+    members: None,
 };
 
 /// In push order: every collection comes after the collections its relations point to
@@ -139,6 +201,8 @@ pub static COLLECTIONS: [CollectionSpec; 10] = [
         name: "roles",
         endpoint: "/roles",
         ignored_fields: &["users"],
+        runner_placeholder: Some(ADMIN_ROLE_SYNC_ID),
+        members: Some(("/users", "role")),
         ..BASE
     },
     CollectionSpec {
@@ -188,6 +252,7 @@ pub static COLLECTIONS: [CollectionSpec; 10] = [
         label: Label::Permission,
         natural_key: NaturalKey::Fields(&["role", "collection", "action"]),
         id_fields: "id,role,collection,action",
+        merged_duplicates: true,
         ..BASE
     },
     CollectionSpec {
@@ -242,8 +307,21 @@ pub fn spec(name: &str) -> Option<&'static CollectionSpec> {
 /// The SyncId that stands for the role of the user running the tool, on every instance.
 pub const ADMIN_ROLE_SYNC_ID: &str = "__admin__";
 
+/// The placeholder of the collection that has one, for the user running the tool, whose
+/// item there is `runner_item` (their role).
+pub fn runner_placeholder(runner_item: Option<&str>) -> Option<crate::idmap::Placeholder> {
+    let spec = COLLECTIONS
+        .iter()
+        .find(|spec| spec.runner_placeholder.is_some())?;
+    Some(crate::idmap::Placeholder {
+        table: spec.name,
+        sync_id: spec.runner_placeholder?,
+        local_id: runner_item?.to_string(),
+    })
+}
+
 impl CollectionSpec {
-    pub fn keeps_ids(&self, preserve: &crate::config::PreserveIds) -> bool {
+    pub fn keeps_ids(&self, preserve: &PreserveIds) -> bool {
         match self.id_policy {
             IdPolicy::AlwaysPreserved => true,
             IdPolicy::Uuid => preserve.includes(self.name),

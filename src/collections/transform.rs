@@ -139,7 +139,7 @@ mod tests {
             local_id: local.into(),
         };
         IdMap::new(
-            Some("admin".into()),
+            crate::collections::runner_placeholder(Some("admin")),
             [
                 row("flows", "flow-s", "flow-l"),
                 row("operations", "op-s", "op-l"),

@@ -1,24 +1,45 @@
-use super::Context;
-use crate::cli::{CommandError, DiffArgs, ExitCode, OutputFormat};
+//! `diff [REF]`: what a push of the working tree or of a revision would change. Writes nothing.
 
-pub async fn run(context: &Context, args: &DiffArgs) -> Result<ExitCode, CommandError> {
-    let source = context.dump_source(args.revision.as_deref())?;
-    let connection = context.connect(args.force).await?;
-    let (plan, _) = context
-        .plan(&connection, args.force, source.as_ref())
-        .await?;
+use super::{CommandError, Context, ExitCode};
+use crate::ui;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Compare even when the dump's Directus version or database vendor differ from the instance's
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+    /// Exit with 2 when there are changes, 0 when there are none (1 stays an error)
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Compare this git revision's dump (branch, tag, SHA, HEAD~1) instead of the working tree
+    #[arg(value_name = "REF")]
+    pub revision: Option<String>,
+}
+
+pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandError> {
+    let source = context.source(args.revision.as_deref())?;
+    let target = context.connect(args.force).await?;
+    let dump = context.load_dump(source.as_ref()).await?;
+    let plan = target.compare(&dump, args.force).await?.plan;
     match args.format {
-        OutputFormat::Text => print!("{}", plan.render_text(context.color())),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&plan.to_json()).expect("plans serialise")
-        ),
+        OutputFormat::Text => ui::print(&plan.render_text(ui::color()))?,
+        OutputFormat::Json => ui::print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&plan.to_json()).map_err(CommandError::internal)?
+        ))?,
     }
-    context.finish(&connection);
-    let code = if args.exit_code && !plan.is_empty() {
-        ExitCode::Changes
-    } else {
-        ExitCode::Success
-    };
-    Ok(code)
+    context.finish(&target);
+    Ok(match args.exit_code && !plan.is_empty() {
+        true => ExitCode::Changes,
+        false => ExitCode::Success,
+    })
 }

@@ -1,19 +1,66 @@
-use super::Context;
-use crate::cli::{
-    CommandError, ExitCode, HelpersCommand, Keep, MigrateArgs, RemoveDuplicatesArgs, StoreKind,
-    UntrackArgs,
-};
-use crate::collections::spec;
-use crate::config::TRACKED_COLLECTIONS;
+//! `helpers`: maintenance of the id map and of duplicated permissions, over plain REST.
+
+use super::{CommandError, Context, ExitCode};
+use crate::collections::{self, spec};
 use crate::idmap::{IdMap, IdMapRow, IdMapStore, extension_installed, id_string};
 use crate::instance::read_collection;
+use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
-pub async fn run(context: &Context, command: &HelpersCommand) -> Result<ExitCode, CommandError> {
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Forget the SyncId of one item (the item stays in Directus)
+    Untrack(UntrackArgs),
+    /// Delete permissions that repeat the same role, collection and action
+    RemovePermissionDuplicates(RemoveDuplicatesArgs),
+    /// Copy SyncIds between the directus-extension-sync table and the tool's own collection
+    MigrateIdMap(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UntrackArgs {
+    /// Collection of the item
+    #[arg(long)]
+    pub collection: String,
+    /// Local id of the item in this instance
+    #[arg(long, required_unless_present = "sync_id", conflicts_with = "sync_id")]
+    pub id: Option<String>,
+    /// SyncId of the item, as written in the dump
+    #[arg(long)]
+    pub sync_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Keep {
+    First,
+    Last,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveDuplicatesArgs {
+    /// Which permission of each duplicated group survives
+    #[arg(long, value_enum, default_value = "last")]
+    pub keep: Keep,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    Extension,
+    Collection,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Where the SyncIds go
+    #[arg(long, value_enum)]
+    pub to: StoreKind,
+}
+
+pub async fn run(context: &Context, command: &Command) -> Result<ExitCode, CommandError> {
     match command {
-        HelpersCommand::Untrack(args) => untrack(context, args).await,
-        HelpersCommand::RemovePermissionDuplicates(args) => remove_duplicates(context, args).await,
-        HelpersCommand::MigrateIdMap(args) => migrate(context, args).await,
+        Command::Untrack(args) => untrack(context, args).await,
+        Command::RemovePermissionDuplicates(args) => remove_duplicates(context, args).await,
+        Command::MigrateIdMap(args) => migrate(context, args).await,
     }
 }
 
@@ -23,13 +70,12 @@ async fn untrack(context: &Context, args: &UntrackArgs) -> Result<ExitCode, Comm
         return Err(CommandError::user(format!(
             "unknown collection {:?}; expected one of {}",
             args.collection,
-            TRACKED_COLLECTIONS.join(", ")
+            collections::names().join(", ")
         )));
     }
-    let connection = context.connect(false).await?;
-    let client = &connection.client;
-    let store = connection.store();
-    let id_map = IdMap::new(None, store.load(client).await?);
+    let target = context.connect(false).await?;
+    let client = &target.client;
+    let id_map = target.ids.reload(client).await?;
     let table = args.collection.as_str();
     let found = match (&args.id, &args.sync_id) {
         (Some(local_id), _) => id_map
@@ -47,7 +93,7 @@ async fn untrack(context: &Context, args: &UntrackArgs) -> Result<ExitCode, Comm
                 sync_id: sync_id.clone(),
                 local_id: local_id.clone(),
             };
-            store.untrack(client, &row).await?;
+            target.ids.forget(client, &[row]).await?;
             tracing::info!("untracked {table} {local_id} (SyncId {sync_id})");
         }
         None => tracing::info!(
@@ -58,28 +104,32 @@ async fn untrack(context: &Context, args: &UntrackArgs) -> Result<ExitCode, Comm
                 .unwrap_or_default()
         ),
     }
-    context.finish(&connection);
+    context.finish(&target);
     Ok(ExitCode::Success)
 }
 
 /// Copies every id-map row the target store lacks, so that a team can drop (or adopt) the
 /// extension without losing identities. Rows already in the target win over copies.
 async fn migrate(context: &Context, args: &MigrateArgs) -> Result<ExitCode, CommandError> {
-    let connection = context.connect(false).await?;
-    let client = &connection.client;
+    // Both stores may exist while rows move between them: no store is picked here.
+    let target = context
+        .connect_with(false, crate::idmap::IdMapMode::Collection)
+        .await?;
+    let client = &target.client;
     if !extension_installed(client).await? {
         return Err(CommandError::user(
             "directus-extension-sync does not answer on this instance: there is nothing to migrate from or to",
         ));
     }
     let collection = IdMapStore::collection(client).await?;
-    let (source, mut target) = match args.to {
+    let (source, mut to) = match args.to {
         StoreKind::Collection => (IdMapStore::Extension, collection),
         StoreKind::Extension => (collection, IdMapStore::Extension),
     };
-    let rows = source.load(client).await?;
-    target.ensure(client).await?;
-    let existing = IdMap::new(None, target.load(client).await?);
+    let tables = collections::names();
+    let rows = source.load(client, &tables).await?;
+    to.ensure(client).await?;
+    let existing = IdMap::new(None, to.load(client, &tables).await?);
     let mut copies = Vec::new();
     let mut conflicts = 0;
     for row in rows {
@@ -99,24 +149,20 @@ async fn migrate(context: &Context, args: &MigrateArgs) -> Result<ExitCode, Comm
             }
         }
     }
-    target.insert(client, &copies).await?;
+    to.insert(client, &copies).await?;
     tracing::info!(
         "copied {} id-map rows to {} ({} already there, {conflicts} conflicting)",
         copies.len(),
-        target.describe(),
-        existing_count(&existing)
+        to.describe(),
+        existing.len()
     );
     if args.to == StoreKind::Collection {
         tracing::info!(
             "use --id-map collection (or idMap: collection) until the extension is removed"
         );
     }
-    context.finish(&connection);
+    context.finish(&target);
     Ok(ExitCode::Success)
-}
-
-fn existing_count(map: &IdMap) -> usize {
-    TRACKED_COLLECTIONS.iter().map(|t| map.rows(t).len()).sum()
 }
 
 /// Permissions sharing role, collection and action, grouped in the order first seen; each
@@ -145,18 +191,17 @@ async fn remove_duplicates(
     context: &Context,
     args: &RemoveDuplicatesArgs,
 ) -> Result<ExitCode, CommandError> {
-    let connection = context.connect(false).await?;
-    let client = &connection.client;
+    let target = context.connect(false).await?;
+    let client = &target.client;
     let permissions_spec = spec("permissions").expect("permissions are tracked");
     let permissions = read_collection(client, permissions_spec, None).await?;
     let groups = duplicate_groups(&permissions);
     if groups.is_empty() {
         tracing::info!("no duplicated permissions");
-        context.finish(&connection);
+        context.finish(&target);
         return Ok(ExitCode::Success);
     }
-    let store = connection.store();
-    let id_map = IdMap::new(None, store.load(client).await?);
+    let id_map = target.ids.reload(client).await?;
     let mut doomed = Vec::new();
     let mut stale_rows = Vec::new();
     let mut new_rows = Vec::new();
@@ -197,9 +242,9 @@ async fn remove_duplicates(
     for chunk in doomed.chunks(100) {
         client.delete("/permissions", Some(&json!(chunk))).await?;
     }
-    store.delete(client, &stale_rows).await?;
-    store.insert(client, &new_rows).await?;
-    context.finish(&connection);
+    target.ids.forget(client, &stale_rows).await?;
+    target.ids.record(client, new_rows).await?;
+    context.finish(&target);
     Ok(ExitCode::Success)
 }
 

@@ -1,11 +1,23 @@
-use super::{Context, instance_url};
-use crate::cli::{CommandError, ExitCode, LogArgs, OutputFormat};
-use crate::git::{DumpRepo, RecordKind};
+//! `log`: pulls (commit trailers) and pushes (notes), newest first.
 
-/// Pulls (commit trailers) and pushes (notes), newest first; `--env` keeps that environment's.
-pub async fn run(context: &Context, args: &LogArgs) -> Result<ExitCode, CommandError> {
+use super::{CommandError, Context, ExitCode, diff::OutputFormat};
+use crate::git::{DumpRepo, RecordKind};
+use crate::ui;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+    /// At most this many entries
+    #[arg(short = 'n', long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+/// `--env` keeps that environment's records.
+pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandError> {
     let repo = DumpRepo::require(&context.dump_root())?;
-    let url = instance_url(&context.options);
+    let url = context.instance_url();
     let mut records: Vec<_> = repo
         .records()?
         .into_iter()
@@ -17,13 +29,14 @@ pub async fn run(context: &Context, args: &LogArgs) -> Result<ExitCode, CommandE
     if let Some(limit) = args.limit {
         records.truncate(limit);
     }
-    match args.format {
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&records).expect("records serialise")
+    let text = match args.format {
+        OutputFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&records).map_err(CommandError::internal)?
         ),
-        OutputFormat::Text => {
-            for record in &records {
+        OutputFormat::Text => records
+            .iter()
+            .map(|record| {
                 let kind = match record.kind {
                     RecordKind::Pull => "pull",
                     RecordKind::Push => "push",
@@ -36,8 +49,8 @@ pub async fn run(context: &Context, args: &LogArgs) -> Result<ExitCode, CommandE
                     (None, Some(summary)) => summary.clone(),
                     (None, None) => String::new(),
                 };
-                println!(
-                    "{}  {kind}  {}  {}  {}{}  {what}  ({})",
+                format!(
+                    "{}  {kind}  {}  {}  {}{}  {what}  ({})\n",
                     record.at.format("%Y-%m-%d %H:%M:%S"),
                     &record.commit[..10],
                     record.environment.as_deref().unwrap_or("-"),
@@ -48,9 +61,10 @@ pub async fn run(context: &Context, args: &LogArgs) -> Result<ExitCode, CommandE
                         ""
                     },
                     record.user
-                );
-            }
-        }
-    }
+                )
+            })
+            .collect(),
+    };
+    ui::print(&text)?;
     Ok(ExitCode::Success)
 }

@@ -1,201 +1,268 @@
-use super::{Context, dump_repo, hook_error, hook_items, instance_url};
-use crate::cli::{CommandError, ExitCode, PullArgs};
-use crate::dump::{self, json::to_dump_string};
-use crate::git::PullInfo;
+//! `pull`: reads an instance into the dump, writes it, and commits it with the instance's
+//! metadata. Instance → [`Dump`] → files and commit.
+
+use super::{CommandError, Context, ExitCode, Target};
+use crate::dump::{Dump, Summary};
+use crate::git::{DumpRepo, PullInfo};
 use crate::hooks::HookName;
 use crate::idmap::IdMapRow;
+use crate::instance::Instance;
 use crate::snapshot::Snapshot;
 use crate::specs::Specs;
-use serde_json::{Value, json};
+use std::path::PathBuf;
 
-pub async fn run(context: &Context, args: &PullArgs) -> Result<ExitCode, CommandError> {
-    let options = &context.options;
-    let root = context.dump_root();
-    let repo = dump_repo(&root)?;
-    let current_branch = repo.as_ref().and_then(|r| r.current_branch());
-    // A branch other than the checked-out one is written through git only: the user's files,
-    // index and uncommitted work stay as they are.
-    let other_branch = options
-        .branch
-        .clone()
-        .filter(|branch| current_branch.as_ref() != Some(branch));
-    if other_branch.is_some() && (repo.is_none() || !options.commit) {
-        return Err(CommandError::user(match repo {
-            None => "--branch needs the dump folder to be inside a git repository",
-            Some(_) => "--branch commits through git; it cannot be combined with --no-commit",
-        }));
-    }
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Work with a Directus version other than 10.x, and overwrite uncommitted changes in the
+    /// dump folder
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Summary line of the commit (default: what changed, per collection)
+    #[arg(short = 'm', long, value_name = "TEXT")]
+    pub message: Option<String>,
+}
 
-    if other_branch.is_none()
-        && options.commit
-        && let Some(repo) = &repo
-    {
-        let dirty = repo.uncommitted_dump_files()?;
-        if !dirty.is_empty() && !args.force {
-            let shown: Vec<&str> = dirty.iter().take(5).map(String::as_str).collect();
-            return Err(CommandError::user(format!(
-                "the dump folder has uncommitted changes a pull would overwrite: {}{}",
-                shown.join(", "),
-                if dirty.len() > 5 { format!(" and {} more", dirty.len() - 5) } else { String::new() }
-            ))
-            .hint("commit or stash them first, pull into another branch with --branch, or pass --force"));
+pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandError> {
+    let destination = Destination::choose(context, args.force)?;
+    let target = context.connect(args.force).await?;
+    let (snapshot, specs, instance) = read_instance(context, &target).await?;
+    track_new_items(context, &target, &instance).await?;
+    let dump = to_dump(context, &target, &instance, snapshot, specs).await?;
+    destination.save(context, args, &target, &dump)?;
+    context.finish(&target);
+    Ok(ExitCode::Success)
+}
+
+/// Where the dump goes: the folder (and its checked-out branch), or only another branch.
+struct Destination {
+    root: PathBuf,
+    repo: Option<DumpRepo>,
+    current_branch: Option<String>,
+    /// A branch other than the checked-out one, written through git only: the user's files,
+    /// index and uncommitted work stay as they are.
+    other_branch: Option<String>,
+}
+
+impl Destination {
+    /// Checks, before anything is read, that the dump can be saved where the options say.
+    fn choose(context: &Context, force: bool) -> Result<Destination, CommandError> {
+        let options = &context.options;
+        let repo = context.repo()?;
+        let current_branch = repo.as_ref().and_then(|r| r.current_branch());
+        let other_branch = options
+            .branch
+            .clone()
+            .filter(|branch| current_branch.as_ref() != Some(branch));
+        if other_branch.is_some() && (repo.is_none() || !options.commit) {
+            return Err(CommandError::user(match repo {
+                None => "--branch needs the dump folder to be inside a git repository",
+                Some(_) => "--branch commits through git; it cannot be combined with --no-commit",
+            }));
         }
+        if let (Some(repo), Some(branch)) = (&repo, &other_branch) {
+            repo.check_not_checked_out_elsewhere(branch)?;
+        }
+        if other_branch.is_none()
+            && options.commit
+            && let Some(repo) = &repo
+        {
+            let dirty = repo.uncommitted_dump_files()?;
+            if !dirty.is_empty() && !force {
+                let shown: Vec<&str> = dirty.iter().take(5).map(String::as_str).collect();
+                let more = match dirty.len() > 5 {
+                    true => format!(" and {} more", dirty.len() - 5),
+                    false => String::new(),
+                };
+                return Err(CommandError::user(format!(
+                    "the dump folder has uncommitted changes a pull would overwrite: {}{more}",
+                    shown.join(", "),
+                ))
+                .hint("commit or stash them first, pull into another branch with --branch, or pass --force"));
+            }
+        }
+        Ok(Destination {
+            root: context.dump_root(),
+            repo,
+            current_branch,
+            other_branch,
+        })
     }
-    let connection = context.connect(args.force).await?;
-    let client = &connection.client;
-    let specs = context.specs();
 
-    let fetch_snapshot = async {
+    /// Writes the files and commits them (or commits them to the other branch only).
+    fn save(
+        &self,
+        context: &Context,
+        args: &Args,
+        target: &Target,
+        dump: &Dump,
+    ) -> Result<(), CommandError> {
+        let options = &context.options;
+        let files = dump.files(&context.layout());
+        let commit = |repo: &DumpRepo, branch: &str| -> Result<(), CommandError> {
+            let message = commit_message(context, args, target, repo, branch, dump);
+            match repo.commit_dump(branch, &files, &message)? {
+                Some(oid) => tracing::info!("committed {} on {branch}", &oid.to_string()[..10]),
+                None => {
+                    tracing::info!("no change since the last commit on {branch}; nothing committed")
+                }
+            }
+            Ok(())
+        };
+        if let (Some(repo), Some(branch)) = (&self.repo, &self.other_branch) {
+            return commit(repo, branch);
+        }
+        files.write_to(&self.root)?;
+        tracing::info!("saved the dump in {}", self.root.display());
+        match (&self.repo, &self.current_branch) {
+            (Some(repo), Some(branch)) if options.commit => commit(repo, branch)?,
+            (Some(_), None) if options.commit => tracing::warn!(
+                "HEAD is detached: the dump was written but not committed (use --branch)"
+            ),
+            (None, _) if options.commit => tracing::info!(
+                "{} is not in a git repository; run `git init` there to keep a history of every pull",
+                self.root.display()
+            ),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The schema, the specs and the tracked collections, read concurrently.
+async fn read_instance(
+    context: &Context,
+    target: &Target,
+) -> Result<(Option<Snapshot>, Option<Specs>, Instance), CommandError> {
+    let options = &context.options;
+    let client = &target.client;
+    let snapshot = async {
         match options.snapshot {
             true => Snapshot::fetch(client).await.map(Some),
             false => Ok(None),
         }
     };
-    let fetch_specs = async {
+    let specs = async {
         match options.specs {
             true => Specs::fetch(client).await.map(Some),
             false => Ok(None),
         }
     };
-    let mut queries = std::collections::HashMap::new();
-    for spec in &specs {
-        if context.hooks.has(spec.name, HookName::OnQuery) {
-            let query = json!({"limit": -1});
-            let query = context
-                .hooks
-                .run(spec.name, HookName::OnQuery, query)
-                .await
-                .map_err(hook_error)?;
-            queries.insert(spec.name, query);
-        }
-    }
-    let read_instance = connection.read_instance_with(&specs, &queries);
-    let (snapshot, api_specs, mut instance) =
-        tokio::try_join!(fetch_snapshot, fetch_specs, read_instance)?;
+    let collections = context.specs();
+    Ok(tokio::try_join!(
+        snapshot,
+        specs,
+        target.read(&collections)
+    )?)
+}
 
-    // Every untracked item gets its SyncId before any relation is mapped, so that relations
-    // between the pulled collections resolve whatever their order.
-    let mut new_rows = Vec::new();
-    for spec in &specs {
+/// Every untracked item gets its SyncId before any relation is mapped, so that relations
+/// between the pulled collections resolve whatever their order.
+async fn track_new_items(
+    context: &Context,
+    target: &Target,
+    instance: &Instance,
+) -> Result<(), CommandError> {
+    let mut rows = Vec::new();
+    for spec in context.specs() {
         for live in instance.live_items(spec) {
             if live.sync_id.is_some() {
                 continue;
             }
-            let sync_id = match spec.keeps_ids(&options.preserve_ids) {
+            let sync_id = match spec.keeps_ids(&context.options.preserve_ids) {
                 true => live.local_id.clone(),
                 false => uuid::Uuid::new_v4().to_string(),
             };
-            instance.id_map.insert(spec.name, &sync_id, &live.local_id);
-            new_rows.push(IdMapRow {
+            rows.push(IdMapRow {
                 table: spec.name.to_string(),
                 sync_id,
                 local_id: live.local_id,
             });
         }
     }
-    if !new_rows.is_empty() {
-        instance.store.ensure(client).await?;
-        connection.set_store(instance.store.clone());
-        instance.store.insert(client, &new_rows).await?;
-        tracing::info!("tracking {} new items", new_rows.len());
+    if !rows.is_empty() {
+        let count = rows.len();
+        target.ids.record(&target.client, rows).await?;
+        tracing::info!("tracking {count} new items");
     }
+    Ok(())
+}
 
-    let vendor = snapshot
-        .as_ref()
-        .and_then(|s| s.0.get("vendor"))
-        .and_then(|v| v.as_str())
-        .unwrap_or("unknown")
-        .to_string();
-    let mut output = dump::DumpWrite::default();
+/// The dump of what was read: `onDump`, then ignored fields and relations mapped, sorted,
+/// then `onSave` (snapshot and collections), as the original tool does.
+async fn to_dump(
+    context: &Context,
+    target: &Target,
+    instance: &Instance,
+    snapshot: Option<Snapshot>,
+    specs: Option<Specs>,
+) -> Result<Dump, CommandError> {
     let hooks = &context.hooks;
-    for spec in &specs {
+    let id_map = target.ids.with(Clone::clone);
+    let mut collections = Vec::new();
+    for spec in context.specs() {
         let tracked: Vec<_> = instance
             .live_items(spec)
             .iter()
-            .filter_map(|live| Some(spec.start_dump(&live.raw, live.sync_id.as_deref()?)))
+            .filter_map(|live| {
+                let sync_id = id_map.sync_id(spec.name, &live.local_id)?;
+                Some(spec.start_dump(&live.raw, &sync_id))
+            })
             .collect();
         let dumped = hooks
-            .run(spec.name, HookName::OnDump, Value::Array(tracked))
-            .await
-            .map_err(hook_error)?;
-        let mut items: Vec<_> = hook_items(spec.name, HookName::OnDump, dumped)?
+            .run_items(spec.name, HookName::OnDump, tracked)
+            .await?;
+        let mut items: Vec<_> = dumped
             .into_iter()
-            .map(|item| spec.finish_dump(item, &instance.id_map))
+            .map(|item| spec.finish_dump(item, &id_map))
             .collect();
         spec.sort(&mut items);
-        let saved = hooks
-            .run(spec.name, HookName::OnSave, Value::Array(items))
-            .await
-            .map_err(hook_error)?;
-        let items = hook_items(spec.name, HookName::OnSave, saved)?;
         tracing::debug!("{}: {} items", spec.name, items.len());
-        let path = options.collections_path.join(format!("{}.json", spec.name));
-        output.files.push((path, to_dump_string(&items)));
+        collections.push((spec, items));
     }
-    match snapshot {
-        Some(snapshot) => {
-            let saved = hooks
-                .run("snapshot", HookName::OnSave, snapshot.0)
-                .await
-                .map_err(hook_error)?;
-            let files = Snapshot(saved).to_files(options.split);
-            output.dirs.push((options.snapshot_path.clone(), files));
-        }
-        None => tracing::debug!("snapshot is disabled"),
-    }
-    if let Some(api_specs) = api_specs {
-        for (name, content) in api_specs.to_files() {
-            output.files.push((options.specs_path.join(name), content));
-        }
-    }
-
-    let info = PullInfo {
-        url: instance_url(options),
-        version: connection.server.version.clone(),
-        vendor,
-        user: connection.me.email.clone(),
-        pulled_at: chrono::Utc::now(),
-        environment: options.environment.clone(),
+    let mut dump = Dump {
+        snapshot,
+        collections,
+        specs,
     };
-    let message = |changes: &crate::git::DumpChanges| {
-        let summary = args.message.clone().unwrap_or_else(|| {
-            let what = changes.summary(&options.collections_path, &options.snapshot_path);
-            format!("pull {}: {what}", host_of(&info.url))
-        });
-        format!("{summary}\n\n{}\n", info.trailers())
-    };
-    match (&repo, other_branch) {
-        (Some(repo), Some(branch)) => {
-            report_commit(repo.commit_dump(&branch, &output, message)?, &branch);
-        }
-        (repo, None) => {
-            output.write_to(&root)?;
-            tracing::info!("saved the dump in {}", root.display());
-            match (repo, current_branch) {
-                (Some(repo), Some(branch)) if options.commit => {
-                    report_commit(repo.commit_dump(&branch, &output, message)?, &branch);
-                }
-                (Some(_), None) if options.commit => tracing::warn!(
-                    "HEAD is detached: the dump was written but not committed (use --branch)"
-                ),
-                (None, _) if options.commit => tracing::info!(
-                    "{} is not in a git repository; run `git init` there to keep a history of every pull",
-                    root.display()
-                ),
-                _ => {}
-            }
-        }
-        (None, Some(_)) => unreachable!("checked before connecting"),
+    if dump.snapshot.is_none() {
+        tracing::debug!("snapshot is disabled");
     }
-    context.finish(&connection);
-    Ok(ExitCode::Success)
+    hooks.run_on_dump(HookName::OnSave, &mut dump).await?;
+    Ok(dump)
 }
 
-fn report_commit(commit: Option<git2::Oid>, branch: &str) {
-    match commit {
-        Some(oid) => tracing::info!("committed {} on {branch}", &oid.to_string()[..10]),
-        None => tracing::info!("no change since the last commit on {branch}; nothing committed"),
-    }
+/// `pull <host>: <what changed>` (or `--message`), then the trailers naming the instance.
+fn commit_message(
+    context: &Context,
+    args: &Args,
+    target: &Target,
+    repo: &DumpRepo,
+    branch: &str,
+    dump: &Dump,
+) -> String {
+    let info = PullInfo {
+        url: context.instance_url(),
+        version: target.server.version.clone(),
+        vendor: dump
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.0.get("vendor"))
+            .and_then(|v| v.as_str())
+            .unwrap_or("unknown")
+            .to_string(),
+        user: target.me.email.clone(),
+        pulled_at: chrono::Utc::now(),
+        environment: context.options.environment.clone(),
+    };
+    let summary = args.message.clone().unwrap_or_else(|| {
+        let before = repo.branch_source(branch).and_then(|source| {
+            let selection = context.selection();
+            Dump::read(&source, &context.layout(), &selection).ok()
+        });
+        let what = Summary::between(before.as_ref(), dump);
+        format!("pull {}: {what}", host_of(&info.url))
+    });
+    format!("{summary}\n\n{}\n", info.trailers())
 }
 
 /// `host:port` of a URL, for summary lines.

@@ -1,48 +1,89 @@
-use super::{Context, LoadedDump, dump_repo, instance_url, plan_for, schema_diff};
-use crate::cli::{CommandError, ErrorKind, ExitCode, PushArgs};
-use crate::git::{DeploymentRecord, DumpRepo, RecordKind};
-use crate::hooks::HookName;
-use crate::instance::Instance;
-use crate::plan::{Action, Applied, Plan};
+//! `push [REF]`: applies the differences between a dump and the instance, in a safe order,
+//! until a fresh read of the instance matches the dump; then notes the push in git.
 
-pub async fn run(context: &Context, args: &PushArgs) -> Result<ExitCode, CommandError> {
-    let source = context.dump_source(args.revision.as_deref())?;
+use super::{CommandError, Comparison, Context, ErrorKind, ExitCode, Target};
+use crate::dump::{Counts, Dump, DumpSource};
+use crate::git::{DeploymentRecord, DumpRepo, RecordKind};
+use crate::plan::{Action, Applied, Plan};
+use crate::ui;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Apply even when the dump's Directus version or database vendor differ from the
+    /// instance's, or when the instance drifted since it was last pulled or pushed
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Push this git revision's dump (branch, tag, SHA; an older commit rolls back)
+    #[arg(value_name = "REF")]
+    pub revision: Option<String>,
+    /// Print the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandError> {
+    let source = context.source(args.revision.as_deref())?;
     let dump = context.load_dump(source.as_ref()).await?;
-    let repo = dump_repo(&context.dump_root())?;
-    let connection = context.connect(args.force).await?;
-    let specs = context.specs();
-    let read_instance = connection.read_instance(&specs);
-    let (schema, instance) =
-        tokio::try_join!(schema_diff(&connection, &dump, args.force), read_instance)?;
-    let plan = plan_for(&specs, &dump, &instance, schema);
-    print!("{}", plan.render_text(context.color()));
-    if !plan.unresolved.is_empty() {
-        return Err(CommandError::user(format!(
-            "the dump refers to {} items that exist neither in the dump nor on the instance; nothing was changed",
-            plan.unresolved.len()
-        ))
-        .hint("pull the referenced collections too, or fix the references listed above with '!'"));
-    }
+    let repo = context.repo()?;
+    let target = context.connect(args.force).await?;
+    let comparison = target.compare(&dump, args.force).await?;
+    ui::print(&comparison.plan.render_text(ui::color()))?;
+    refuse_unresolved(&comparison.plan)?;
     if let Some(repo) = &repo
         && !args.force
     {
-        check_drift(context, repo, &connection, &instance).await?;
+        check_drift(context, repo, &target, &comparison).await?;
     }
     if args.dry_run {
-        context.finish(&connection);
+        context.finish(&target);
         return Ok(ExitCode::Success);
     }
-    let counts = plan.counts();
-    if plan.has_writes() {
-        converge(context, args, source.as_ref(), &connection, plan, instance).await?;
-    } else {
-        tracing::info!("the instance already matches the dump");
+    consent_to_data_loss(context, &comparison.plan)?;
+    let counts = comparison.plan.counts();
+    match comparison.plan.has_writes() {
+        true => converge(context, args, &dump, &target, comparison).await?,
+        false => tracing::info!("the instance already matches the dump"),
     }
     if let Some(repo) = &repo {
-        record(context, repo, args, &dump, counts, &connection).await?;
+        record(context, repo, args, &dump, counts, &target).await?;
     }
-    context.finish(&connection);
+    context.finish(&target);
     Ok(ExitCode::Success)
+}
+
+/// Deleting what git cannot give back needs `--allow-data-loss`, or a yes at a prompt when
+/// someone is at the terminal. Otherwise push stops before its first write.
+fn consent_to_data_loss(context: &Context, plan: &Plan) -> Result<(), CommandError> {
+    if plan.data_loss.is_empty() || context.options.allow_data_loss {
+        return Ok(());
+    }
+    let losses: Vec<String> = plan.data_loss.iter().map(|l| l.describe()).collect();
+    if ui::interactive() {
+        let question = format!(
+            "This push deletes what git cannot give back:\n  {}\nApply it? [y/N] ",
+            losses.join("\n  ")
+        );
+        if ui::confirm(&question)? {
+            return Ok(());
+        }
+        return Err(CommandError::user("push cancelled; nothing was changed"));
+    }
+    Err(CommandError::user(format!(
+        "this push deletes what git cannot give back; nothing was changed:\n  {}",
+        losses.join("\n  ")
+    ))
+    .hint("review the lines marked '!' above, then push again with --allow-data-loss (allowDataLoss: true)"))
+}
+
+fn refuse_unresolved(plan: &Plan) -> Result<(), CommandError> {
+    if plan.unresolved.is_empty() {
+        return Ok(());
+    }
+    Err(CommandError::user(format!(
+        "the dump refers to {} items that exist neither in the dump nor on the instance; nothing was changed",
+        plan.unresolved.len()
+    ))
+    .hint("pull the referenced collections too, or fix the references listed above with '!'"))
 }
 
 /// Applies the plan, reads the instance back and applies what still differs, until the
@@ -50,27 +91,27 @@ pub async fn run(context: &Context, args: &PushArgs) -> Result<ExitCode, Command
 /// `--max-push-retries` rounds (0: no limit), end with an error naming what does not converge.
 async fn converge(
     context: &Context,
-    args: &PushArgs,
-    source: &dyn crate::dump::DumpSource,
-    connection: &super::Connection,
-    mut plan: Plan,
-    mut instance: Instance,
+    args: &Args,
+    dump: &Dump,
+    target: &Target,
+    mut comparison: Comparison,
 ) -> Result<(), CommandError> {
     let limit = context.options.max_push_retries;
     let mut round = 1;
     let mut total = Applied::default();
     loop {
-        let progress = crate::cli::logging::progress(plan.steps(), "pushing");
+        let Comparison { plan, instance } = &comparison;
+        let progress = ui::Progress::new(plan.steps(), "pushing");
         let applied = plan
             .apply(
-                &connection.client,
-                &mut instance,
+                &target.client,
+                &target.ids,
+                instance,
                 &context.options.preserve_ids,
                 &progress,
             )
             .await;
-        progress.finish_and_clear();
-        connection.set_store(instance.store.clone());
+        drop(progress);
         let applied = applied.map_err(|error| {
             let mut applied = total;
             applied += error.applied;
@@ -80,11 +121,11 @@ async fn converge(
         })?;
         tracing::info!("applied: {applied}");
         total += applied;
-        let (after, read_back) = context.plan(connection, args.force, source).await?;
-        if after.is_empty() {
+        let after = target.compare(dump, args.force).await?;
+        if after.plan.is_empty() {
             return Ok(());
         }
-        let remaining = after.render_text(false);
+        let remaining = after.plan.render_text(false);
         if remaining == plan.render_text(false) || (limit != 0 && round >= limit) {
             return Err(CommandError::user(format!(
                 "the instance still differs from the dump after {round} rounds:\n{}",
@@ -94,9 +135,9 @@ async fn converge(
         }
         tracing::info!(
             "round {round} left {} changes; applying them",
-            after.counts().total()
+            after.plan.counts().total()
         );
-        (plan, instance, round) = (after, read_back, round + 1);
+        (comparison, round) = (after, round + 1);
     }
 }
 
@@ -104,10 +145,10 @@ async fn converge(
 async fn record(
     context: &Context,
     repo: &DumpRepo,
-    args: &PushArgs,
-    dump: &LoadedDump,
-    counts: crate::plan::Counts,
-    connection: &super::Connection,
+    args: &Args,
+    dump: &Dump,
+    counts: Counts,
+    target: &Target,
 ) -> Result<(), CommandError> {
     let revision = args.revision.as_deref().unwrap_or("HEAD");
     let Ok(commit) = repo.commit(revision) else {
@@ -125,11 +166,11 @@ async fn record(
     let record = DeploymentRecord {
         kind: RecordKind::Push,
         commit: commit.id().to_string(),
-        url: instance_url(&context.options),
+        url: context.instance_url(),
         environment: context.options.environment.clone(),
         at: chrono::Utc::now(),
-        user: connection.me.email.clone(),
-        directus_version: Some(connection.server.version.clone()),
+        user: target.me.email.clone(),
+        directus_version: Some(target.server.version.clone()),
         counts: Some(counts),
         summary: None,
         uncommitted,
@@ -144,10 +185,10 @@ async fn record(
 async fn check_drift(
     context: &Context,
     repo: &DumpRepo,
-    connection: &super::Connection,
-    instance: &Instance,
+    target: &Target,
+    live: &Comparison,
 ) -> Result<(), CommandError> {
-    let url = instance_url(&context.options);
+    let url = context.instance_url();
     let Some(last) = repo.records()?.into_iter().find(|r| r.url == url) else {
         tracing::debug!("no earlier pull or push of {url}: nothing to check drift against");
         return Ok(());
@@ -156,45 +197,18 @@ async fn check_drift(
         tracing::debug!("the last push to {url} came from uncommitted files: drift not checked");
         return Ok(());
     }
-    let Ok(source) = repo.source(&last.commit) else {
+    let Some(recorded) = recorded_dump(context, repo, &last.commit).await else {
         return Ok(());
     };
-    let Ok(recorded) = context.load_dump(&source).await else {
-        tracing::debug!(
-            "the dump of {} cannot be read: drift not checked",
-            &last.commit[..10]
-        );
-        return Ok(());
+    let drift = match target.compare(&recorded, false).await {
+        Ok(drift) => drift,
+        Err(error) => {
+            tracing::debug!("drift not checked: {}", error.message());
+            return Ok(());
+        }
     };
-    let specs = context.specs();
-    let schema = schema_diff(connection, &recorded, false)
-        .await
-        .ok()
-        .flatten();
-    let drift = plan_for(&specs, &recorded, instance, schema);
-    let mut lines = drift_lines(&drift);
-    let role_name = |sync_id: &str| role_names(instance, sync_id);
-    for spec in &specs {
-        if context.hooks.has(spec.name, HookName::OnQuery) {
-            // Items an onQuery hook leaves out are untracked on purpose, not drift.
-            continue;
-        }
-        let adopted = |local: &str| {
-            drift.collections.iter().any(|c| {
-                c.items.iter().any(|i| matches!(&i.action, Action::Update { local_id, adopt: true, .. } if local_id == local))
-            })
-        };
-        for live in instance.live_items(spec) {
-            if live.sync_id.is_none() && !adopted(&live.local_id) {
-                let item = spec.to_dump(&live.raw, "", &instance.id_map);
-                lines.push(format!(
-                    "+ {} {}: created on the instance",
-                    spec.name,
-                    spec.label(&item, &role_name)
-                ));
-            }
-        }
-    }
+    let mut lines = drift_lines(&drift.plan);
+    lines.extend(untracked_lines(context, &drift, live));
     if lines.is_empty() {
         return Ok(());
     }
@@ -211,17 +225,52 @@ async fn check_drift(
     .hint("pull those changes first (and merge them), or push with --force to overwrite them"))
 }
 
-/// A role's name by SyncId (or by id, for roles the id map does not know).
-fn role_names(instance: &Instance, id: &str) -> Option<String> {
-    let local = instance
-        .id_map
-        .local_id("roles", id)
-        .unwrap_or_else(|| id.to_string());
-    instance.items.get("roles")?.iter().find_map(|role| {
-        (crate::idmap::id_string(&role["id"]).as_deref() == Some(local.as_str()))
-            .then(|| role["name"].as_str().map(str::to_string))
-            .flatten()
-    })
+async fn recorded_dump(context: &Context, repo: &DumpRepo, commit: &str) -> Option<Dump> {
+    let source = repo.source(commit).ok()?;
+    match context.load_dump(&source as &dyn DumpSource).await {
+        Ok(dump) => Some(dump),
+        Err(error) => {
+            tracing::debug!(
+                "the dump of {} cannot be read ({}): drift not checked",
+                &commit[..10],
+                error.message()
+            );
+            None
+        }
+    }
+}
+
+/// Items created on the instance that no SyncId tracks yet.
+fn untracked_lines(context: &Context, drift: &Comparison, live: &Comparison) -> Vec<String> {
+    let instance = &live.instance;
+    let adopted = |local: &str| {
+        drift.plan.collections.iter().any(|c| {
+            c.items.iter().any(
+                |i| matches!(&i.action, Action::Update { local_id, adopt: true, .. } if local_id == local),
+            )
+        })
+    };
+    let mut lines = Vec::new();
+    for (spec, _) in live.plan.collections.iter().map(|c| (c.spec, ())) {
+        if context
+            .hooks
+            .has(spec.name, crate::hooks::HookName::OnQuery)
+        {
+            // Items an onQuery hook leaves out are untracked on purpose, not drift.
+            continue;
+        }
+        for item in instance.live_items(spec) {
+            if item.sync_id.is_none() && !adopted(&item.local_id) {
+                let dumped = spec.to_dump(&item.raw, "", &instance.id_map);
+                lines.push(format!(
+                    "+ {} {}: created on the instance",
+                    spec.name,
+                    spec.label(&dumped, &|sync_id| instance.name_of("roles", sync_id))
+                ));
+            }
+        }
+    }
+    lines
 }
 
 /// The drift plan read backwards: what someone changed on the instance.

@@ -1,38 +1,30 @@
-use super::{Context, connect, load_dump, plan_for, schema_diff, specs_of};
-use crate::cli::{CommandError, ExitCode, StatusArgs};
-use crate::config::Options;
-use crate::git::DumpRepo;
+//! `status`: whether each environment's live instance matches the dump on its branch.
 
-/// Whether each environment's live instance matches the dump on its branch.
-pub async fn run(context: &Context, args: &StatusArgs) -> Result<ExitCode, CommandError> {
+use super::{CommandError, Context, ExitCode};
+use crate::git::DumpRepo;
+use crate::ui;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Exit with 2 when an environment differs from its branch
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandError> {
     let repo = DumpRepo::require(&context.dump_root())?;
-    let targets: Vec<(String, Options)> = match (
-        &context.options.environment,
-        context.options.environment_names.is_empty(),
-    ) {
-        (Some(name), _) => vec![(name.clone(), context.options.clone())],
-        (None, true) => vec![("-".into(), context.options.clone())],
-        (None, false) => context
-            .options
-            .environment_names
-            .iter()
-            .map(|name| Ok((name.clone(), context.options_for(name)?)))
-            .collect::<Result<_, CommandError>>()?,
-    };
     let mut differs = false;
-    for (name, options) in targets {
-        let branch = options
+    for (name, environment) in environments(context)? {
+        let branch = environment
+            .options
             .branch
             .clone()
             .or_else(|| repo.current_branch())
             .unwrap_or_else(|| "HEAD".into());
         let source = repo.source(&branch)?;
-        let dump = load_dump(&options, &context.hooks, &source).await?;
-        let connection = connect(&options, false).await?;
-        let specs = specs_of(&options);
-        let read = connection.read_instance(&specs);
-        let (schema, instance) = tokio::try_join!(schema_diff(&connection, &dump, false), read)?;
-        let plan = plan_for(&specs, &dump, &instance, schema);
+        let dump = environment.load_dump(&source).await?;
+        let target = environment.connect(false).await?;
+        let plan = target.compare(&dump, false).await?.plan;
         let counts = plan.counts();
         let state = if plan.is_empty() {
             "in sync".to_string()
@@ -44,15 +36,29 @@ pub async fn run(context: &Context, args: &StatusArgs) -> Result<ExitCode, Comma
             )
         };
         let commit = repo.commit(&branch)?.id().to_string();
-        println!(
-            "{name}  {}  {branch}@{}  {state}",
-            connection.client.base_url(),
+        ui::print(&format!(
+            "{name}  {}  {branch}@{}  {state}\n",
+            target.client.base_url(),
             &commit[..10]
-        );
+        ))?;
     }
-    Ok(if args.exit_code && differs {
-        ExitCode::Changes
-    } else {
-        ExitCode::Success
+    Ok(match args.exit_code && differs {
+        true => ExitCode::Changes,
+        false => ExitCode::Success,
     })
+}
+
+/// The environment picked with `--env`, else every environment of the config file, else the
+/// options as given (`-`).
+fn environments(context: &Context) -> Result<Vec<(String, Context)>, CommandError> {
+    let options = &context.options;
+    match (&options.environment, options.environment_names.is_empty()) {
+        (Some(name), _) => Ok(vec![(name.clone(), context.for_environment(Some(name))?)]),
+        (None, true) => Ok(vec![("-".into(), context.for_environment(None)?)]),
+        (None, false) => options
+            .environment_names
+            .iter()
+            .map(|name| Ok((name.clone(), context.for_environment(Some(name))?)))
+            .collect(),
+    }
 }

@@ -1,8 +1,8 @@
 //! Config files: JSON or YAML, with `extends` chains resolved relative to the declaring file.
 
-use super::ConfigError;
-use serde::Deserialize;
-use serde_json::Value;
+use super::{ConfigError, Layer};
+use crate::dump::normalize;
+use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 /// The default file names, tried in this order in the working directory.
@@ -14,149 +14,38 @@ const DEFAULT_NAMES: [&str; 5] = [
     "directus-sync.config.yml",
 ];
 
-/// One layer of options, as written in a config file (camelCase keys like the original tool's).
-/// The command line produces the same type so every layer merges the same way.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FileOptions {
-    pub debug: Option<bool>,
-    pub directus_url: Option<String>,
-    pub directus_token: Option<String>,
-    pub directus_email: Option<String>,
-    pub directus_password: Option<String>,
-    pub dump_path: Option<PathBuf>,
-    pub collections_path: Option<PathBuf>,
-    pub snapshot_path: Option<PathBuf>,
-    pub specs_path: Option<PathBuf>,
-    pub only_collections: Option<Vec<String>>,
-    pub exclude_collections: Option<Vec<String>>,
-    pub preserve_ids: Option<StringOrList>,
-    pub snapshot: Option<bool>,
-    pub split: Option<bool>,
-    pub specs: Option<bool>,
-    pub max_push_retries: Option<u32>,
-    /// Parents, resolved relative to this file; consumed while loading.
-    pub extends: Option<Vec<String>>,
-    /// JS-SDK client options of the original tool; meaningless here, accepted so that existing
-    /// files load.
-    pub directus_config: Option<Value>,
-    /// Hooks are kept as raw values until the hooks module runs them.
-    pub hooks: Option<Value>,
-    /// Named target instances (`--env NAME`), each mapped to a branch.
-    pub environments: Option<std::collections::BTreeMap<String, EnvironmentOptions>>,
-    /// Commit each pull when the dump is in a git work tree (default true).
-    pub commit: Option<bool>,
-    /// The branch pulls commit to (default: the checked-out branch).
-    pub branch: Option<String>,
-    /// Where SyncIds are kept on the instance.
-    pub id_map: Option<super::IdMapMode>,
-    /// `false`: schema and specs only.
-    pub collections: Option<bool>,
+/// Keys of a config file that are not options: the file's structure.
+const EXTENDS: &str = "extends";
+const ENVIRONMENTS: &str = "environments";
+/// JS-SDK client options of the original tool; meaningless here, accepted so that existing
+/// files load.
+const DIRECTUS_CONFIG: &str = "directusConfig";
+
+/// One file of an `extends` chain: its options and its `environments:` entries.
+#[derive(Debug, Default)]
+struct Parsed {
+    options: Layer,
+    environments: Map<String, Value>,
 }
 
-/// One entry of `environments:`. Secrets are named, not written: `tokenEnv: PROD_TOKEN` reads
-/// the token from that environment variable, so the config file can live in git.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EnvironmentOptions {
-    pub directus_url: Option<String>,
-    pub branch: Option<String>,
-    pub token_env: Option<String>,
-    pub email_env: Option<String>,
-    pub password_env: Option<String>,
-    pub directus_token: Option<String>,
-    pub directus_email: Option<String>,
-    pub directus_password: Option<String>,
-    pub dump_path: Option<PathBuf>,
-    pub only_collections: Option<Vec<String>>,
-    pub exclude_collections: Option<Vec<String>>,
-    pub preserve_ids: Option<StringOrList>,
-    pub snapshot: Option<bool>,
-    pub specs: Option<bool>,
-    pub split: Option<bool>,
-}
-
-impl EnvironmentOptions {
-    /// The environment as an options layer; `lookup` reads environment variables.
-    pub fn layer(&self, lookup: &dyn Fn(&str) -> Option<String>) -> FileOptions {
-        let secret = |direct: &Option<String>, variable: &Option<String>| {
-            direct
-                .clone()
-                .or_else(|| variable.as_deref().and_then(lookup))
-        };
-        FileOptions {
-            directus_url: self.directus_url.clone(),
-            branch: self.branch.clone(),
-            directus_token: secret(&self.directus_token, &self.token_env),
-            directus_email: secret(&self.directus_email, &self.email_env),
-            directus_password: secret(&self.directus_password, &self.password_env),
-            dump_path: self.dump_path.clone(),
-            only_collections: self.only_collections.clone(),
-            exclude_collections: self.exclude_collections.clone(),
-            preserve_ids: self.preserve_ids.clone(),
-            snapshot: self.snapshot,
-            specs: self.specs,
-            split: self.split,
-            ..FileOptions::default()
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum StringOrList {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl StringOrList {
-    pub fn into_vec(self) -> Vec<String> {
-        match self {
-            StringOrList::One(one) => vec![one],
-            StringOrList::Many(many) => many,
-        }
-    }
-}
-
-impl FileOptions {
-    /// `self` wins over `lower` key by key.
-    fn over(self, lower: FileOptions) -> FileOptions {
-        macro_rules! pick {
-            ($($field:ident),*) => { FileOptions { $($field: self.$field.or(lower.$field)),* } };
-        }
-        pick!(
-            debug,
-            directus_url,
-            directus_token,
-            directus_email,
-            directus_password,
-            dump_path,
-            collections_path,
-            snapshot_path,
-            specs_path,
-            only_collections,
-            exclude_collections,
-            preserve_ids,
-            snapshot,
-            split,
-            specs,
-            max_push_retries,
-            extends,
-            directus_config,
-            hooks,
+impl Parsed {
+    /// `self` wins over `lower`, key by key and environment by environment.
+    fn over(self, lower: Parsed) -> Parsed {
+        let mut environments = lower.environments;
+        environments.extend(self.environments);
+        Parsed {
+            options: self.options.over(lower.options),
             environments,
-            commit,
-            branch,
-            id_map,
-            collections
-        )
+        }
     }
 }
 
 /// A config file with its `extends` chain already merged.
 #[derive(Debug)]
 pub struct ConfigFile {
-    pub options: FileOptions,
+    pub options: Layer,
+    /// `environments:`, in the file's order; each entry is checked when it is picked.
+    pub environments: Map<String, Value>,
     /// Every file that contributed, entry file first.
     pub files: Vec<PathBuf>,
     /// Loops and missing parents: reported, not fatal (the original skipped them silently).
@@ -186,9 +75,10 @@ pub fn find_config_file(
 impl ConfigFile {
     pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
         let mut loader = Loader::default();
-        let options = loader.load(path, None)?.unwrap_or_default();
+        let parsed = loader.load(path, None)?.unwrap_or_default();
         Ok(ConfigFile {
-            options,
+            options: parsed.options,
+            environments: parsed.environments,
             files: loader.visited,
             warnings: loader.warnings,
         })
@@ -208,7 +98,7 @@ impl Loader {
         &mut self,
         path: &Path,
         declared_by: Option<&Path>,
-    ) -> Result<Option<FileOptions>, ConfigError> {
+    ) -> Result<Option<Parsed>, ConfigError> {
         let path = normalize(path);
         if self.visited.contains(&path) {
             self.warnings.push(format!(
@@ -229,9 +119,9 @@ impl Loader {
             return Ok(None);
         }
         self.visited.push(path.clone());
-        let mut options = parse_file(&path)?;
+        let (mut options, parents) = parse_file(&path)?;
         let base_dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        for parent in options.extends.take().unwrap_or_default() {
+        for parent in parents {
             if let Some(parent_options) = self.load(&base_dir.join(&parent), Some(&path))? {
                 options = options.over(parent_options);
             }
@@ -240,13 +130,14 @@ impl Loader {
     }
 }
 
-fn parse_file(path: &Path) -> Result<FileOptions, ConfigError> {
+/// A file's options and the parents it extends.
+fn parse_file(path: &Path) -> Result<(Parsed, Vec<String>), ConfigError> {
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or_default();
     if matches!(extension, "js" | "cjs") {
-        return evaluate_javascript(path);
+        return split_options(path, evaluate_javascript(path)?);
     }
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
@@ -261,17 +152,59 @@ fn parse_file(path: &Path) -> Result<FileOptions, ConfigError> {
     } else {
         serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?
     };
-    if !value.is_object() {
+    split_options(path, value)
+}
+
+/// Separates a file's structure (`extends`, `environments`) from its options, which must all
+/// be known keys.
+fn split_options(path: &Path, value: Value) -> Result<(Parsed, Vec<String>), ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let Value::Object(mut object) = value else {
         return Err(invalid(
             "expected an object of options at the top level".into(),
         ));
-    }
-    serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
+    };
+    object.remove(DIRECTUS_CONFIG);
+    let parents = match object.remove(EXTENDS) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(one)) => vec![one],
+        Some(Value::Array(list)) => list
+            .into_iter()
+            .map(|p| match p {
+                Value::String(p) => Ok(p),
+                other => Err(invalid(format!(
+                    "extends: expected file names, got {other}"
+                ))),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => return Err(invalid(format!("extends: expected a list, got {other}"))),
+    };
+    let environments = match object.remove(ENVIRONMENTS) {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map,
+        Some(other) => {
+            return Err(invalid(format!(
+                "environments: expected an object of named environments, got {other}"
+            )));
+        }
+    };
+    let options: Layer =
+        serde_json::from_value(Value::Object(object)).map_err(|e| invalid(e.to_string()))?;
+    Ok((
+        Parsed {
+            options,
+            environments,
+        },
+        parents,
+    ))
 }
 
 /// Existing users' `directus-sync.config.js`: evaluated by the system `node`, functions (hooks)
 /// kept as markers that the hooks module calls back.
-fn evaluate_javascript(path: &Path) -> Result<FileOptions, ConfigError> {
+fn evaluate_javascript(path: &Path) -> Result<Value, ConfigError> {
     use crate::hooks::node::{NodeError, evaluate_config};
     let value = evaluate_config(path).map_err(|error| match error {
         NodeError::Unavailable(reason) => ConfigError::JavaScript {
@@ -289,26 +222,7 @@ fn evaluate_javascript(path: &Path) -> Result<FileOptions, ConfigError> {
             message: "module.exports must be an object of options".into(),
         });
     }
-    serde_json::from_value(value).map_err(|e| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
-}
-
-/// Removes `.` and `..` components so that one file reached by two spellings is seen once,
-/// and paths print without `./` noise.
-pub fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -343,7 +257,10 @@ mod tests {
         let loaded = ConfigFile::load(&entry).unwrap();
         assert_eq!(loaded.options.debug, Some(true));
         assert_eq!(loaded.options.split, Some(true));
-        assert_eq!(loaded.options.directus_token.as_deref(), Some("token"));
+        assert_eq!(
+            loaded.options.directus_token.flatten().unwrap().expose(),
+            "token"
+        );
         assert_eq!(loaded.options.dump_path, Some(PathBuf::from("./dump")));
         assert_eq!(loaded.files.len(), 3);
         assert!(loaded.warnings.is_empty());
@@ -404,5 +321,34 @@ mod tests {
             Err(ConfigError::NotFound { .. })
         ));
         assert_eq!(find_config_file(dir.path(), None).unwrap(), None);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Any text in a config file gives options or an error naming the file, never a panic.
+        #[test]
+        fn any_config_text_loads_or_names_the_file(
+            text in prop_oneof![
+                any::<String>(),
+                "\\{(\"[a-zA-Z]{1,12}\": (true|1|\"x\"|null|\\[\\]|\\{\\}), ){0,4}\"debug\": true\\}",
+                "(extends|environments|dumpPath|hooks|preserveIds): (\\[\\]|x|1|\\{\\}|null)\n",
+            ],
+            yaml in any::<bool>(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(if yaml { "c.yaml" } else { "c.json" });
+            std::fs::write(&path, &text).unwrap();
+            match ConfigFile::load(&path) {
+                Ok(_) => {}
+                Err(error) => prop_assert!(error.to_string().contains("c."), "{error}"),
+            }
+        }
     }
 }

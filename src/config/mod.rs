@@ -1,36 +1,20 @@
 //! Options layered as users of the original tool expect: defaults < config file (with `extends`)
-//! < environment < command line. Environment and command line arrive already merged by clap.
+//! < environment variables < `--env` section < command line. Every option is declared once, in
+//! [`options`].
 
 mod file;
+pub mod options;
 
 use std::path::{Path, PathBuf};
 
-pub use file::{
-    ConfigFile, EnvironmentOptions, FileOptions, StringOrList, find_config_file, normalize,
-};
+pub use crate::collections::PreserveIds;
+pub use crate::directus::Credentials;
+pub use crate::dump::normalize;
+pub use crate::idmap::IdMapMode;
+pub use file::{ConfigFile, find_config_file};
+pub use options::{Layer, Options};
 
-/// The ten collections the tool tracks, in the order the original tool lists them.
-pub const TRACKED_COLLECTIONS: [&str; 10] = [
-    "dashboards",
-    "flows",
-    "folders",
-    "operations",
-    "panels",
-    "permissions",
-    "presets",
-    "roles",
-    "settings",
-    "translations",
-];
-
-/// Collections whose UUID may become the SyncId on request (flows and folders always keep theirs).
-pub const PRESERVABLE_COLLECTIONS: [&str; 5] = [
-    "dashboards",
-    "operations",
-    "panels",
-    "roles",
-    "translations",
-];
+use crate::collections::{self as tracked, IdPolicy};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -49,15 +33,25 @@ pub enum ConfigError {
          (hooks become shell commands there)"
     )]
     JavaScript { path: PathBuf, reason: String },
-    #[error("{option}: unknown collection {name:?}; expected one of {}", TRACKED_COLLECTIONS.join(", "))]
+    #[error("{option}: unknown collection {name:?}; expected one of {}", tracked::names().join(", "))]
     UnknownCollection { option: &'static str, name: String },
     #[error(
         "preserveIds: {name:?} cannot keep its ids (integer or singleton ids); \
-         choose from {} or use \"*\"", PRESERVABLE_COLLECTIONS.join(", ")
+         choose from {} or use \"*\"", preservable().join(", ")
     )]
     NotPreservable { name: String },
     #[error("unknown environment {name:?}; the config file defines: {known}")]
     UnknownEnvironment { name: String, known: String },
+    #[error("environments.{name}: {message}")]
+    InvalidEnvironment { name: String, message: String },
+    #[error("{0}")]
+    InvalidFlag(String),
+    #[error("{key} {path:?}: {reason}")]
+    InvalidPath {
+        key: &'static str,
+        path: PathBuf,
+        reason: &'static str,
+    },
     #[error(
         "missing Directus URL: pass --directus-url, set DIRECTUS_URL or directusUrl in the config file"
     )]
@@ -69,93 +63,15 @@ pub enum ConfigError {
     MissingCredentials,
 }
 
-/// Where SyncIds are kept on the instance (`--id-map`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum IdMapMode {
-    /// The extension's table when `directus-extension-sync` answers, else our collection.
-    #[default]
-    Auto,
-    /// `directus-extension-sync` must be installed.
-    Extension,
-    /// A hidden collection the tool creates itself; no server install needed.
-    Collection,
-}
-
-/// `--preserve-ids`: `*`/`all`, or a list of collections.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum PreserveIds {
-    All,
-    #[default]
-    None,
-    Some(Vec<String>),
-}
-
-impl PreserveIds {
-    pub fn parse_list(values: &[String]) -> Self {
-        match values {
-            [] => PreserveIds::None,
-            [one] if one == "*" || one == "all" => PreserveIds::All,
-            many => PreserveIds::Some(many.to_vec()),
-        }
-    }
-
-    pub fn includes(&self, collection: &str) -> bool {
-        match self {
-            PreserveIds::All => true,
-            PreserveIds::None => false,
-            PreserveIds::Some(list) => list.iter().any(|c| c == collection),
-        }
-    }
-}
-
-/// Credentials to talk to Directus, in the original tool's precedence: a token wins.
-#[derive(Clone)]
-pub enum Credentials {
-    Token(String),
-    Password { email: String, password: String },
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Credentials::Token(_) => f.write_str("Token(***)"),
-            Credentials::Password { email, .. } => write!(f, "Password({email}, ***)"),
-        }
-    }
-}
-
-/// The effective options of one run.
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub config_file: Option<PathBuf>,
-    pub debug: bool,
-    pub directus_url: Option<String>,
-    pub directus_token: Option<String>,
-    pub directus_email: Option<String>,
-    pub directus_password: Option<String>,
-    pub dump_path: PathBuf,
-    pub collections_path: PathBuf,
-    pub snapshot_path: PathBuf,
-    pub specs_path: PathBuf,
-    pub only_collections: Vec<String>,
-    pub exclude_collections: Vec<String>,
-    pub preserve_ids: PreserveIds,
-    pub snapshot: bool,
-    pub split: bool,
-    pub specs: bool,
-    pub max_push_retries: u32,
-    /// The `--env` picked, if any.
-    pub environment: Option<String>,
-    /// The branch this run's dump belongs to (pull commits there).
-    pub branch: Option<String>,
-    pub commit: bool,
-    pub hooks: Option<serde_json::Value>,
-    /// The names under `environments:` in the config file.
-    pub environment_names: Vec<String>,
-    pub id_map: IdMapMode,
-    /// `false` (`--no-collections`): the tracked collections are skipped.
-    pub sync_collections: bool,
+/// Collections whose UUIDs may become their SyncIds on request, or always do.
+fn preservable() -> Vec<&'static str> {
+    let mut names: Vec<&str> = tracked::COLLECTIONS
+        .iter()
+        .filter(|spec| matches!(spec.id_policy, IdPolicy::Uuid | IdPolicy::AlwaysPreserved))
+        .map(|spec| spec.name)
+        .collect();
+    names.sort_unstable();
+    names
 }
 
 /// The layers above the config file, lowest first: environment variables, then the command
@@ -164,44 +80,12 @@ pub struct Options {
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
     pub environment: Option<String>,
-    pub from_env_vars: FileOptions,
-    pub from_command_line: FileOptions,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            config_file: None,
-            debug: false,
-            directus_url: None,
-            directus_token: None,
-            directus_email: None,
-            directus_password: None,
-            dump_path: PathBuf::from("./directus-config"),
-            collections_path: PathBuf::from("collections"),
-            snapshot_path: PathBuf::from("snapshot"),
-            specs_path: PathBuf::from("specs"),
-            only_collections: Vec::new(),
-            exclude_collections: Vec::new(),
-            preserve_ids: PreserveIds::None,
-            snapshot: true,
-            split: true,
-            specs: true,
-            max_push_retries: 20,
-            environment: None,
-            branch: None,
-            commit: true,
-            hooks: None,
-            environment_names: Vec::new(),
-            id_map: IdMapMode::Auto,
-            sync_collections: true,
-        }
-    }
+    pub from_env_vars: Layer,
+    pub from_command_line: Layer,
 }
 
 impl Options {
-    /// Builds the effective options: defaults, then the config file, then `overrides`
-    /// (command line and environment, already merged by clap).
+    /// Builds the effective options: defaults, then the config file, then `overrides`.
     pub fn resolve(
         cwd: &Path,
         config_path: Option<&Path>,
@@ -209,28 +93,35 @@ impl Options {
     ) -> Result<(Options, Vec<String>), ConfigError> {
         let mut options = Options::default();
         let mut warnings = Vec::new();
-        let mut environments = Default::default();
+        let mut environments = serde_json::Map::new();
         if let Some(path) = find_config_file(cwd, config_path)? {
-            let mut loaded = ConfigFile::load(&path)?;
+            let loaded = ConfigFile::load(&path)?;
             warnings.extend(loaded.warnings);
-            environments = loaded.options.environments.take().unwrap_or_default();
+            environments = loaded.environments;
             options.apply(loaded.options);
             options.config_file = Some(path);
         }
         options.environment_names = environments.keys().cloned().collect();
         options.apply(overrides.from_env_vars);
         if let Some(name) = &overrides.environment {
-            let environment: &EnvironmentOptions =
-                environments
-                    .get(name)
-                    .ok_or_else(|| ConfigError::UnknownEnvironment {
-                        name: name.clone(),
-                        known: match environments.is_empty() {
-                            true => "none (add an `environments:` section)".into(),
-                            false => environments.keys().cloned().collect::<Vec<_>>().join(", "),
-                        },
-                    })?;
-            options.apply(environment.layer(&|variable| std::env::var(variable).ok()));
+            let entry = environments
+                .get(name)
+                .ok_or_else(|| ConfigError::UnknownEnvironment {
+                    name: name.clone(),
+                    known: match environments.is_empty() {
+                        true => "none (add an `environments:` section)".into(),
+                        false => options.environment_names.join(", "),
+                    },
+                })?;
+            let invalid = |message: String| ConfigError::InvalidEnvironment {
+                name: name.clone(),
+                message,
+            };
+            let entry = entry
+                .as_object()
+                .ok_or_else(|| invalid("expected an object of options".into()))?;
+            let lookup = |variable: &str| std::env::var(variable).ok();
+            options.apply(options::environment_layer(entry, &lookup).map_err(invalid)?);
             options.environment = Some(name.clone());
         }
         options.apply(overrides.from_command_line);
@@ -238,47 +129,14 @@ impl Options {
         Ok((options, warnings))
     }
 
-    fn apply(&mut self, layer: FileOptions) {
-        fn set<T>(target: &mut T, value: Option<T>) {
-            if let Some(value) = value {
-                *target = value;
-            }
-        }
-        set(&mut self.debug, layer.debug);
-        self.directus_url = layer.directus_url.or(self.directus_url.take());
-        self.directus_token = non_empty(layer.directus_token).or(self.directus_token.take());
-        self.directus_email = non_empty(layer.directus_email).or(self.directus_email.take());
-        self.directus_password =
-            non_empty(layer.directus_password).or(self.directus_password.take());
-        set(&mut self.dump_path, layer.dump_path);
-        set(&mut self.collections_path, layer.collections_path);
-        set(&mut self.snapshot_path, layer.snapshot_path);
-        set(&mut self.specs_path, layer.specs_path);
-        set(&mut self.only_collections, layer.only_collections);
-        set(&mut self.exclude_collections, layer.exclude_collections);
-        if let Some(list) = layer.preserve_ids {
-            self.preserve_ids = PreserveIds::parse_list(&list.into_vec());
-        }
-        set(&mut self.snapshot, layer.snapshot);
-        set(&mut self.split, layer.split);
-        set(&mut self.specs, layer.specs);
-        set(&mut self.max_push_retries, layer.max_push_retries);
-        set(&mut self.commit, layer.commit);
-        set(&mut self.id_map, layer.id_map);
-        set(&mut self.sync_collections, layer.collections);
-        self.branch = layer.branch.or(self.branch.take());
-        self.hooks = layer.hooks.or(self.hooks.take());
-    }
-
     fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_paths()?;
+        let known = |name: &str| tracked::spec(name).is_some();
         for (option, list) in [
             ("onlyCollections", &self.only_collections),
             ("excludeCollections", &self.exclude_collections),
         ] {
-            if let Some(name) = list
-                .iter()
-                .find(|name| !TRACKED_COLLECTIONS.contains(&name.as_str()))
-            {
+            if let Some(name) = list.iter().find(|name| !known(name)) {
                 return Err(ConfigError::UnknownCollection {
                     option,
                     name: name.clone(),
@@ -287,15 +145,67 @@ impl Options {
         }
         if let PreserveIds::Some(list) = &self.preserve_ids {
             for name in list {
-                if !TRACKED_COLLECTIONS.contains(&name.as_str()) {
+                if !known(name) {
                     return Err(ConfigError::UnknownCollection {
                         option: "preserveIds",
                         name: name.clone(),
                     });
                 }
-                let always_preserved = name == "flows" || name == "folders";
-                if !always_preserved && !PRESERVABLE_COLLECTIONS.contains(&name.as_str()) {
+                if !preservable().contains(&name.as_str()) {
                     return Err(ConfigError::NotPreservable { name: name.clone() });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The dump's sub-paths are relative, non-empty folders inside the dump that do not overlap,
+    /// and none is git's own folder: the tool replaces the snapshot folder whole.
+    fn validate_paths(&self) -> Result<(), ConfigError> {
+        use std::path::Component;
+        let invalid = |key, path: &Path, reason| ConfigError::InvalidPath {
+            key,
+            path: path.to_path_buf(),
+            reason,
+        };
+        if self.dump_path.as_os_str().is_empty() {
+            return Err(invalid("dumpPath", &self.dump_path, "must not be empty"));
+        }
+        let parts = [
+            ("collectionsPath", normalize(&self.collections_path)),
+            ("snapshotPath", normalize(&self.snapshot_path)),
+            ("specsPath", normalize(&self.specs_path)),
+        ];
+        for ((key, normal), given) in parts.iter().zip([
+            &self.collections_path,
+            &self.snapshot_path,
+            &self.specs_path,
+        ]) {
+            let reason = if given.as_os_str().is_empty() || normal.as_os_str().is_empty() {
+                Some(
+                    "must name a folder inside the dump folder, not be empty or the dump folder itself",
+                )
+            } else if given.is_absolute() || given.has_root() {
+                Some("must be relative to the dump folder")
+            } else if given.components().any(|c| c == Component::ParentDir) {
+                Some("must stay inside the dump folder (no `..`)")
+            } else if normal.components().any(|c| c.as_os_str() == ".git") {
+                Some("must not be git's own folder")
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                return Err(invalid(key, given, reason));
+            }
+        }
+        for (i, (key, a)) in parts.iter().enumerate() {
+            for (_, b) in &parts[i + 1..] {
+                if a.starts_with(b) || b.starts_with(a) {
+                    return Err(invalid(
+                        key,
+                        a,
+                        "overlaps another part of the dump (collectionsPath, snapshotPath and specsPath must be separate folders)",
+                    ));
                 }
             }
         }
@@ -305,11 +215,11 @@ impl Options {
     /// The collections this run works on, in the user's order (`onlyCollections`) or the
     /// canonical one, less the excluded ones.
     pub fn collections(&self) -> Vec<&str> {
-        if !self.sync_collections {
+        if !self.collections {
             return Vec::new();
         }
         let base: Vec<&str> = if self.only_collections.is_empty() {
-            TRACKED_COLLECTIONS.to_vec()
+            tracked::names()
         } else {
             let mut seen = Vec::new();
             for name in &self.only_collections {
@@ -324,32 +234,6 @@ impl Options {
             .collect()
     }
 
-    /// The options for `--debug`, secrets masked.
-    pub fn describe(&self) -> String {
-        let mask = |secret: &Option<String>| secret.as_ref().map(|_| "***");
-        format!(
-            "url {:?}, token {:?}, email {:?}, password {:?}, environment {:?}, branch {:?}, \
-             dump {}, collections {:?}, excluded {:?}, preserve ids {:?}, snapshot {}, split {}, \
-             specs {}, commit {}, id map {:?}, max push retries {}",
-            self.directus_url,
-            mask(&self.directus_token),
-            self.directus_email,
-            mask(&self.directus_password),
-            self.environment,
-            self.branch,
-            self.dump_path.display(),
-            self.collections(),
-            self.exclude_collections,
-            self.preserve_ids,
-            self.snapshot,
-            self.split,
-            self.specs,
-            self.commit,
-            self.id_map,
-            self.max_push_retries
-        )
-    }
-
     pub fn url(&self) -> Result<&str, ConfigError> {
         self.directus_url
             .as_deref()
@@ -357,6 +241,7 @@ impl Options {
             .ok_or(ConfigError::MissingUrl)
     }
 
+    /// In the original tool's precedence: a token wins over email and password.
     pub fn credentials(&self) -> Result<Credentials, ConfigError> {
         if let Some(token) = &self.directus_token {
             return Ok(Credentials::Token(token.clone()));
@@ -371,23 +256,19 @@ impl Options {
     }
 }
 
-/// An empty `DIRECTUS_TOKEN=""` means "no token", as in the original tool.
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.filter(|v| !v.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
 
     #[test]
     fn cli_lists_replace_file_lists() {
         let mut options = Options::default();
-        options.apply(FileOptions {
+        options.apply(Layer {
             exclude_collections: Some(vec!["settings".into()]),
             ..Default::default()
         });
-        options.apply(FileOptions {
+        options.apply(Layer {
             exclude_collections: Some(vec!["roles".into()]),
             ..Default::default()
         });
@@ -428,15 +309,58 @@ mod tests {
             ..Default::default()
         };
         assert!(options.validate().is_ok());
+        assert_eq!(
+            preservable(),
+            [
+                "dashboards",
+                "flows",
+                "folders",
+                "operations",
+                "panels",
+                "roles",
+                "translations"
+            ]
+        );
+    }
+
+    #[test]
+    fn dump_parts_stay_inside_the_dump_and_apart() {
+        let with = |snapshot: &str| Options {
+            snapshot_path: PathBuf::from(snapshot),
+            ..Default::default()
+        };
+        assert!(with("schema").validate().is_ok());
+        assert!(with("./schema/").validate().is_ok());
+        for bad in [
+            "",
+            ".",
+            "/tmp/schema",
+            "../schema",
+            "a/../..",
+            ".git",
+            "collections",
+            "collections/x",
+        ] {
+            let error = with(bad).validate().unwrap_err().to_string();
+            assert!(
+                error.starts_with("snapshotPath") || error.starts_with("collectionsPath"),
+                "{bad:?}: {error}"
+            );
+        }
+        let empty_dump = Options {
+            dump_path: PathBuf::new(),
+            ..Default::default()
+        };
+        assert!(empty_dump.validate().is_err());
     }
 
     #[test]
     fn empty_token_falls_back_to_password() {
         let mut options = Options::default();
-        options.apply(FileOptions {
-            directus_token: Some(String::new()),
-            directus_email: Some("a@b.c".into()),
-            directus_password: Some("pw".into()),
+        options.apply(Layer {
+            directus_token: Some(Some(Secret::new(""))),
+            directus_email: Some(Some("a@b.c".into())),
+            directus_password: Some(Some(Secret::new("pw"))),
             ..Default::default()
         });
         assert!(matches!(

@@ -31,6 +31,8 @@ pub enum DirectusError {
         path: String,
         detail: String,
     },
+    #[error("{segment:?} cannot be part of a request path")]
+    InvalidPathSegment { segment: String },
     #[error("Directus {version} is not supported: directus-sync works with Directus 10.x")]
     UnsupportedVersion { version: String },
 }

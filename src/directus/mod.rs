@@ -5,7 +5,7 @@ mod error;
 
 pub use error::DirectusError;
 
-use crate::config::Credentials;
+use crate::secret::Secret;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,6 +44,37 @@ pub fn chunks(values: &[Value]) -> Vec<Vec<Value>> {
             .push(value.clone());
     }
     out
+}
+
+/// Everything but RFC 3986's unreserved characters is percent-encoded in a path segment.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// A request path from segments, each percent-encoded, so that no value (a SyncId, a table
+/// name, an id) can change which route a request reaches. `.` and `..` are refused outright:
+/// URL parsers treat them, even encoded, as "this" and "the parent" folder.
+pub fn path(segments: &[&str]) -> Result<String> {
+    let mut path = String::new();
+    for segment in segments {
+        if segment.is_empty() || *segment == "." || *segment == ".." {
+            return Err(DirectusError::InvalidPathSegment {
+                segment: segment.to_string(),
+            });
+        }
+        path.push('/');
+        path.extend(percent_encoding::utf8_percent_encode(segment, SEGMENT));
+    }
+    Ok(path)
+}
+
+/// How to authenticate, in the original tool's precedence: a token wins.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    Token(Secret),
+    Password { email: String, password: Secret },
 }
 
 /// What `GET /server/info` tells an admin.
@@ -437,7 +468,7 @@ impl Client {
     /// The bearer token to send; logs in (or refreshes) for email/password credentials.
     async fn access_token(&self, renew: bool) -> Result<String> {
         let (email, password) = match &self.credentials {
-            Credentials::Token(token) => return Ok(token.clone()),
+            Credentials::Token(token) => return Ok(token.expose().to_string()),
             Credentials::Password { email, password } => (email, password),
         };
         let mut session = self.session.lock().await;
@@ -451,7 +482,7 @@ impl Client {
                 return Ok(session.access_token.clone().unwrap_or_default());
             }
         }
-        let body = json!({"email": email, "password": password, "mode": "json"});
+        let body = json!({"email": email, "password": password.expose(), "mode": "json"});
         *session = self.auth_call("/auth/login", &body).await?;
         Ok(session.access_token.clone().unwrap_or_default())
     }
@@ -575,6 +606,25 @@ mod tests {
     }
 
     #[test]
+    fn path_segments_cannot_leave_their_place() {
+        assert_eq!(
+            path(&[
+                "directus-extension-sync",
+                "table",
+                "roles",
+                "sync_id",
+                "a/../../b c"
+            ])
+            .unwrap(),
+            "/directus-extension-sync/table/roles/sync_id/a%2F..%2F..%2Fb%20c"
+        );
+        for bad in ["..", ".", ""] {
+            assert!(path(&["permissions", bad]).is_err(), "{bad:?}");
+        }
+        assert_eq!(path(&["items", "é?#%"]).unwrap(), "/items/%C3%A9%3F%23%25");
+    }
+
+    #[test]
     fn major_version() {
         let info = |v: &str| ServerInfo { version: v.into() };
         assert_eq!(info("10.13.1").major(), Some(10));
@@ -584,7 +634,7 @@ mod tests {
 
     #[test]
     fn rejects_urls_that_cannot_be_directus() {
-        let token = || Credentials::Token("t".into());
+        let token = || Credentials::Token(Secret::new("t"));
         assert!(Client::new("not a url", token()).is_err());
         assert!(Client::new("ftp://x", token()).is_err());
         assert!(Client::new("http://127.0.0.1:8055/", token()).is_ok());

@@ -7,14 +7,13 @@ use std::path::Path;
 
 /// Reads a collection file. A missing or malformed file is an error, never an empty list:
 /// an empty list would make push delete every tracked item of the collection.
-pub fn read(source: &dyn DumpSource, dir: &Path, name: &str) -> Result<Vec<Value>, DumpError> {
-    let path = dir.join(format!("{name}.json"));
-    let bytes = source.read(&path)?.ok_or_else(|| DumpError::Missing {
-        path: source.display(&path),
+pub fn read(source: &dyn DumpSource, path: &Path) -> Result<Vec<Value>, DumpError> {
+    let bytes = source.read(path)?.ok_or_else(|| DumpError::Missing {
+        path: source.display(path),
     })?;
-    let value = parse_json(source, &path, &bytes)?;
+    let value = parse_json(source, path, &bytes)?;
     let invalid = |message: String| DumpError::Invalid {
-        path: source.display(&path),
+        path: source.display(path),
         message,
     };
     let Value::Array(items) = value else {
@@ -44,7 +43,7 @@ mod tests {
     fn rejects_files_that_would_delete_by_accident() {
         let dir = tempfile::tempdir().unwrap();
         let source = DirSource::new(dir.path());
-        let error = read(&source, Path::new("collections"), "roles").unwrap_err();
+        let error = read(&source, Path::new("collections/roles.json")).unwrap_err();
         assert!(
             error
                 .to_string()
@@ -62,7 +61,7 @@ mod tests {
             ("[{\"_syncId\": \"a\"", "not valid JSON"),
         ] {
             write_file_atomic(&dir.path().join("collections/roles.json"), text.as_bytes()).unwrap();
-            let error = read(&source, Path::new("collections"), "roles")
+            let error = read(&source, Path::new("collections/roles.json"))
                 .unwrap_err()
                 .to_string();
             assert!(

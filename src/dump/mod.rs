@@ -1,12 +1,20 @@
-//! The on-disk dump: reading it from any source (a folder, later a git tree) and writing it
-//! atomically, in the original tool's exact format.
+//! The dump: one in-memory model ([`Dump`]) with one layout ([`Layout`]) used both to read it
+//! (from a folder or a git tree, through [`DumpSource`]) and to write it ([`DumpFiles`], to a
+//! folder atomically or to a git tree), in the original tool's exact format.
 
 pub mod collections;
-pub mod json;
+mod model;
+pub mod snapshot;
 mod source;
+mod summary;
+mod validate;
 
+pub use model::{Dump, Layout, Selection};
 pub use source::{DirSource, DumpSource};
+pub use summary::{Counts, Summary};
+pub use validate::is_sync_id;
 
+use crate::json;
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,6 +37,8 @@ pub enum DumpError {
         path: String,
         source: std::io::Error,
     },
+    #[error("{path} is not a file directus-sync writes, and pull replaces its folder whole")]
+    Foreign { path: String },
 }
 
 impl DumpError {
@@ -40,6 +50,9 @@ impl DumpError {
             DumpError::Malformed { .. } | DumpError::Invalid { .. } => {
                 Some("fix the file by hand, or restore it from git (git checkout -- <file>)")
             }
+            DumpError::Foreign { .. } => Some(
+                "move it out of the folder (nothing was written), or choose another --snapshot-path",
+            ),
             _ => None,
         }
     }
@@ -48,14 +61,18 @@ impl DumpError {
 /// What a pull writes, relative to the dump root: whole folders that are replaced (the
 /// snapshot) and single files (collections, specs). Files of the dump not named here stay.
 #[derive(Debug, Default)]
-pub struct DumpWrite {
+pub struct DumpFiles {
     pub dirs: Vec<(PathBuf, Vec<(PathBuf, String)>)>,
     pub files: Vec<(PathBuf, String)>,
 }
 
-impl DumpWrite {
+impl DumpFiles {
     /// Writes into the dump folder `root` on disk, each file and folder atomically.
     pub fn write_to(&self, root: &Path) -> Result<(), DumpError> {
+        // Every replaced folder is checked before the first write.
+        for (dir, _) in &self.dirs {
+            check_only_ours(&root.join(dir), &snapshot::is_own_file)?;
+        }
         for (dir, files) in &self.dirs {
             replace_dir(&root.join(dir), files)?;
         }
@@ -64,6 +81,22 @@ impl DumpWrite {
         }
         Ok(())
     }
+}
+
+/// Removes `.` and `..` components so that one file reached by two spellings is seen once,
+/// and paths print without `./` noise.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Parses a dump file that must exist and hold JSON.
@@ -100,6 +133,39 @@ pub fn write_file_atomic(path: &Path, content: &[u8]) -> Result<(), DumpError> {
     temp.write_all(content).map_err(error)?;
     temp.as_file().sync_all().map_err(error)?;
     temp.persist(path).map_err(|e| error(e.error))?;
+    Ok(())
+}
+
+/// Refuses to replace a folder holding anything the tool did not write there (a user's notes,
+/// a link, a folder of another tool): the tool only ever removes what it created.
+fn check_only_ours(dir: &Path, own: &dyn Fn(&Path) -> bool) -> Result<(), DumpError> {
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let entries = match std::fs::read_dir(dir.join(&relative)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => {
+                return Err(DumpError::Read {
+                    path: dir.join(&relative).display().to_string(),
+                    source,
+                });
+            }
+        };
+        for entry in entries.flatten() {
+            let child = relative.join(entry.file_name());
+            let kind = entry.file_type().map_err(|source| DumpError::Read {
+                path: entry.path().display().to_string(),
+                source,
+            })?;
+            if kind.is_dir() {
+                pending.push(child);
+            } else if !kind.is_file() || !own(&child) {
+                return Err(DumpError::Foreign {
+                    path: entry.path().display().to_string(),
+                });
+            }
+        }
+    }
     Ok(())
 }
 

@@ -6,9 +6,9 @@ mod records;
 mod tree;
 
 pub use records::{DeploymentRecord, NOTES_REF, RecordKind};
-pub use tree::{DumpChanges, GitTreeSource};
+pub use tree::GitTreeSource;
 
-use crate::dump::DumpWrite;
+use crate::dump::DumpFiles;
 use git2::{Oid, Repository, Signature};
 use std::path::{Path, PathBuf};
 
@@ -28,6 +28,10 @@ pub enum GitError {
     OutsideRepository { dump: String, repo: String },
     #[error("{path} is not in a git repository")]
     NoRepository { path: String },
+    #[error("the dump folder {dump} holds the repository's .git folder (or is inside it)")]
+    DumpHoldsGit { dump: String },
+    #[error("the branch {branch} is checked out in the worktree {path}")]
+    CheckedOutElsewhere { branch: String, path: String },
 }
 
 impl GitError {
@@ -41,6 +45,12 @@ impl GitError {
             }
             GitError::NoRepository { .. } => {
                 Some("start a history with `git init` in the project folder")
+            }
+            GitError::DumpHoldsGit { .. } => {
+                Some("use a folder of its own for the dump, such as --dump-path ./directus-config")
+            }
+            GitError::CheckedOutElsewhere { .. } => {
+                Some("pull there instead, or check out another branch in that worktree")
             }
             _ => None,
         }
@@ -114,6 +124,15 @@ impl DumpRepo {
                 repo: workdir.display().to_string(),
             })?
             .to_path_buf();
+        let git_dir = repo
+            .path()
+            .canonicalize()
+            .unwrap_or_else(|_| repo.path().to_path_buf());
+        if git_dir.starts_with(&absolute) || absolute.starts_with(&git_dir) {
+            return Err(GitError::DumpHoldsGit {
+                dump: dump_root.display().to_string(),
+            });
+        }
         Ok(Some(DumpRepo { repo, dump_path }))
     }
 
@@ -140,6 +159,25 @@ impl DumpRepo {
             .workdir()
             .map(|p| p.display().to_string())
             .unwrap_or_default()
+    }
+
+    /// The dump the branch a pull commits to holds now (`None`: no such branch, or no dump
+    /// in it yet).
+    pub fn branch_source(&self, branch: &str) -> Option<GitTreeSource> {
+        let reference = format!("refs/heads/{branch}");
+        let commit = match self.repo.find_reference(&reference) {
+            Ok(r) => r.peel_to_commit().ok()?,
+            Err(_) => self.repo.head().ok()?.peel_to_commit().ok()?,
+        };
+        let label = format!("{branch}:{}", self.dump_path.display());
+        GitTreeSource::load(
+            &self.repo,
+            &commit.tree().ok()?,
+            &self.dump_path,
+            branch,
+            label,
+        )
+        .ok()
     }
 
     /// The dump as it is in a revision.
@@ -173,11 +211,23 @@ impl DumpRepo {
         target.strip_prefix("refs/heads/").map(str::to_string)
     }
 
-    pub fn signature(&self) -> Signature<'static> {
+    /// Who commits, as git itself decides: `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL` (or the
+    /// committer's, for `committer`), then `user.name`/`user.email`, then a fixed name.
+    pub fn signature_of(&self, role: &str) -> Signature<'static> {
+        let variable = |what: &str| std::env::var(format!("GIT_{role}_{what}")).ok();
+        if let (Some(name), Some(email)) = (variable("NAME"), variable("EMAIL"))
+            && let Ok(signature) = Signature::now(&name, &email)
+        {
+            return signature;
+        }
         self.repo
             .signature()
             .or_else(|_| Signature::now("directus-sync", "directus-sync@localhost"))
             .expect("a fixed signature is valid")
+    }
+
+    pub fn signature(&self) -> Signature<'static> {
+        self.signature_of("AUTHOR")
     }
 
     /// Commits `write` applied to the dump of `branch` (created from HEAD when missing), without
@@ -187,8 +237,8 @@ impl DumpRepo {
     pub fn commit_dump(
         &self,
         branch: &str,
-        write: &DumpWrite,
-        message: impl FnOnce(&tree::DumpChanges) -> String,
+        write: &DumpFiles,
+        message: &str,
     ) -> Result<Option<Oid>, GitError> {
         let reference = format!("refs/heads/{branch}");
         let parent = match self.repo.find_reference(&reference) {
@@ -196,9 +246,19 @@ impl DumpRepo {
             Err(_) => self.repo.head().ok().and_then(|h| h.peel_to_commit().ok()),
         };
         let base_tree = parent.as_ref().map(|c| c.tree()).transpose()?;
-        let (new_tree, changes) =
-            tree::apply_write(&self.repo, base_tree.as_ref(), &self.dump_path, write)?;
-        if changes.is_empty() {
+        let ignored = |path: &Path| {
+            self.repo
+                .is_path_ignored(self.dump_path.join(path))
+                .unwrap_or(false)
+        };
+        let written = tree::apply_write(
+            &self.repo,
+            base_tree.as_ref(),
+            &self.dump_path,
+            write,
+            &ignored,
+        )?;
+        if !written.changed {
             // A branch that does not exist yet still gets created, at the parent.
             if self.repo.find_reference(&reference).is_err()
                 && let Some(parent) = &parent
@@ -207,37 +267,74 @@ impl DumpRepo {
             }
             return Ok(None);
         }
-        let tree = self.repo.find_tree(new_tree)?;
-        let signature = self.signature();
+        let tree = self.repo.find_tree(written.root)?;
+        let (author, committer) = (self.signature(), self.signature_of("COMMITTER"));
         let parents: Vec<&git2::Commit> = parent.iter().collect();
         let oid = self.repo.commit(
             Some(&reference),
-            &signature,
-            &signature,
-            &message(&changes),
+            &author,
+            &committer,
+            message,
             &tree,
             &parents,
         )?;
         if self.current_branch().as_deref() == Some(branch) {
-            self.refresh_index()?;
+            self.refresh_index(&written)?;
         }
         Ok(Some(oid))
     }
 
-    /// After a commit of the checked-out branch: the index entries under the dump folder are
-    /// those of the work tree (which the pull just wrote), so `git status` shows it clean;
-    /// other staged changes are left alone.
-    fn refresh_index(&self) -> Result<(), GitError> {
+    /// After a commit of the checked-out branch: the index entries of the files the pull
+    /// committed are those of the work tree (which the pull just wrote), so `git status` shows
+    /// them clean. Nothing else is staged or unstaged: not the user's other changes, not
+    /// untracked files in the dump folder.
+    fn refresh_index(&self, written: &tree::Written) -> Result<(), GitError> {
         let mut index = self.repo.index()?;
-        let prefix = self.dump_path.clone();
-        index.remove_dir(&prefix, 0)?;
-        let pathspec = if prefix.as_os_str().is_empty() {
-            ".".to_string()
-        } else {
-            prefix.display().to_string()
-        };
-        index.add_all([pathspec], git2::IndexAddOption::DEFAULT, None)?;
+        for path in &written.before {
+            if !written.after.contains(path) {
+                index.remove_path(&self.dump_path.join(path))?;
+            }
+        }
+        for path in &written.after {
+            index.add_path(&self.dump_path.join(path))?;
+        }
         index.write()?;
+        Ok(())
+    }
+
+    /// Refuses a branch that another worktree has checked out: moving it would leave that
+    /// checkout behind its branch.
+    pub fn check_not_checked_out_elsewhere(&self, branch: &str) -> Result<(), GitError> {
+        let reference = format!("refs/heads/{branch}");
+        let mut checkouts: Vec<(PathBuf, Repository)> = Vec::new();
+        if self.repo.is_worktree()
+            && let Ok(main) = Repository::open(self.repo.commondir())
+        {
+            checkouts.push((main.workdir().unwrap_or(main.path()).to_path_buf(), main));
+        }
+        for name in self.repo.worktrees()?.iter().flatten().flatten() {
+            if let Ok(worktree) = self.repo.find_worktree(name)
+                && let Ok(repo) = Repository::open_from_worktree(&worktree)
+            {
+                checkouts.push((worktree.path().to_path_buf(), repo));
+            }
+        }
+        let here = self.repo.workdir().map(Path::to_path_buf);
+        for (path, repo) in checkouts {
+            if Some(&path) == here.as_ref() {
+                continue;
+            }
+            let head = repo.find_reference("HEAD").ok();
+            let target = head
+                .as_ref()
+                .and_then(|h| h.symbolic_target().ok().flatten());
+            if target == Some(reference.as_str()) {
+                return Err(GitError::CheckedOutElsewhere {
+                    branch: branch.to_string(),
+                    path: path.display().to_string(),
+                });
+            }
+        }
         Ok(())
     }
 }

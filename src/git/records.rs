@@ -27,7 +27,7 @@ pub struct DeploymentRecord {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub directus_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub counts: Option<crate::plan::Counts>,
+    pub counts: Option<crate::dump::Counts>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub summary: Option<String>,
     /// Pushed from uncommitted files: the commit does not hold exactly what was deployed.

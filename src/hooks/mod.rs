@@ -6,7 +6,8 @@
 mod command;
 pub mod node;
 
-use crate::config::TRACKED_COLLECTIONS;
+use crate::dump::Dump;
+use crate::snapshot::Snapshot;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -100,7 +101,7 @@ impl Hooks {
         for (scope, entries) in scopes {
             let allowed: &[HookName] = if scope == "snapshot" {
                 &[HookName::OnLoad, HookName::OnSave]
-            } else if TRACKED_COLLECTIONS.contains(&scope.as_str()) {
+            } else if crate::collections::spec(scope).is_some() {
                 &[
                     HookName::OnQuery,
                     HookName::OnDump,
@@ -195,5 +196,46 @@ impl Hooks {
         .map_err(|e| failed(e.to_string()))?
         .map_err(failed)?;
         Ok(result)
+    }
+
+    /// Runs a collection hook that must give back a list of items.
+    pub async fn run_items(
+        &self,
+        collection: &str,
+        name: HookName,
+        items: Vec<Value>,
+    ) -> Result<Vec<Value>, HookError> {
+        if !self.has(collection, name) {
+            return Ok(items);
+        }
+        match self.run(collection, name, Value::Array(items)).await? {
+            Value::Array(items) => Ok(items),
+            other => Err(HookError::Failed {
+                scope: collection.to_string(),
+                name: name.as_str(),
+                message: format!("expected a list of items back, got {}", short_json(&other)),
+            }),
+        }
+    }
+
+    /// Runs `onLoad` or `onSave` over a whole dump: the snapshot's hook, then each collection's.
+    pub async fn run_on_dump(&self, name: HookName, dump: &mut Dump) -> Result<(), HookError> {
+        if let Some(snapshot) = dump.snapshot.take() {
+            dump.snapshot = Some(Snapshot(self.run("snapshot", name, snapshot.0).await?));
+        }
+        for (spec, items) in &mut dump.collections {
+            *items = self
+                .run_items(spec.name, name, std::mem::take(items))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+fn short_json(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
     }
 }

@@ -1,13 +1,27 @@
 //! SyncIds: the instance-independent names of tracked items, and where each instance keeps the
 //! mapping to its own ids (the `directus-extension-sync` table, or a collection of ours).
 
+mod owner;
 mod store;
 
+pub use owner::IdMapOwner;
 pub use store::{IdMapError, IdMapStore, STORE_COLLECTION, extension_installed};
 
-use crate::collections::ADMIN_ROLE_SYNC_ID;
 use serde_json::Value;
 use std::collections::HashMap;
+
+/// Where SyncIds are kept on the instance (`--id-map`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum IdMapMode {
+    /// The extension's table when `directus-extension-sync` answers, else our collection.
+    #[default]
+    Auto,
+    /// `directus-extension-sync` must be installed.
+    Extension,
+    /// A hidden collection the tool creates itself; no server install needed.
+    Collection,
+}
 
 /// One mapping row: in `table` (a tracked collection name), `sync_id` is `local_id` here.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -17,10 +31,19 @@ pub struct IdMapRow {
     pub local_id: String,
 }
 
-/// All rows of one instance, indexed both ways; the admin role is a placeholder with no row.
+/// An item that stands under the same SyncId on every instance without a row: the role of the
+/// user running the tool is `__admin__` everywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placeholder {
+    pub table: &'static str,
+    pub sync_id: &'static str,
+    pub local_id: String,
+}
+
+/// All rows of one instance, indexed both ways, and its placeholder.
 #[derive(Debug, Default, Clone)]
 pub struct IdMap {
-    admin_role: Option<String>,
+    placeholder: Option<Placeholder>,
     by_sync: HashMap<(String, String), String>,
     by_local: HashMap<(String, String), String>,
 }
@@ -35,9 +58,12 @@ pub fn id_string(value: &Value) -> Option<String> {
 }
 
 impl IdMap {
-    pub fn new(admin_role: Option<String>, rows: impl IntoIterator<Item = IdMapRow>) -> IdMap {
+    pub fn new(
+        placeholder: Option<Placeholder>,
+        rows: impl IntoIterator<Item = IdMapRow>,
+    ) -> IdMap {
         let mut map = IdMap {
-            admin_role,
+            placeholder,
             ..IdMap::default()
         };
         for row in rows {
@@ -46,8 +72,11 @@ impl IdMap {
         map
     }
 
-    pub fn admin_role(&self) -> Option<&str> {
-        self.admin_role.as_deref()
+    /// Whether `sync_id` is the placeholder of `table` (it has no row and no live item).
+    pub fn is_placeholder(&self, table: &str, sync_id: &str) -> bool {
+        self.placeholder
+            .as_ref()
+            .is_some_and(|p| p.table == table && p.sync_id == sync_id)
     }
 
     pub fn insert(&mut self, table: &str, sync_id: &str, local_id: &str) {
@@ -64,17 +93,29 @@ impl IdMap {
     }
 
     pub fn sync_id(&self, table: &str, local_id: &str) -> Option<String> {
-        if table == "roles" && self.admin_role.as_deref() == Some(local_id) {
-            return Some(ADMIN_ROLE_SYNC_ID.to_string());
+        if let Some(p) = &self.placeholder
+            && p.table == table
+            && p.local_id == local_id
+        {
+            return Some(p.sync_id.to_string());
         }
         self.by_local.get(&(table.into(), local_id.into())).cloned()
     }
 
     pub fn local_id(&self, table: &str, sync_id: &str) -> Option<String> {
-        if table == "roles" && sync_id == ADMIN_ROLE_SYNC_ID {
-            return self.admin_role.clone();
+        if self.is_placeholder(table, sync_id) {
+            return self.placeholder.as_ref().map(|p| p.local_id.clone());
         }
         self.by_sync.get(&(table.into(), sync_id.into())).cloned()
+    }
+
+    /// How many rows, over every table.
+    pub fn len(&self) -> usize {
+        self.by_sync.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_sync.is_empty()
     }
 
     /// Every row of `table`, as (sync id, local id).
@@ -100,8 +141,13 @@ mod tests {
 
     #[test]
     fn admin_role_is_a_placeholder_both_ways() {
+        let admin = Placeholder {
+            table: "roles",
+            sync_id: "__admin__",
+            local_id: "admin-uuid".into(),
+        };
         let map = IdMap::new(
-            Some("admin-uuid".into()),
+            Some(admin),
             [IdMapRow {
                 table: "roles".into(),
                 sync_id: "s1".into(),

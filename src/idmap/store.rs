@@ -1,5 +1,5 @@
+use super::IdMapMode;
 use super::{IdMapRow, id_string};
-use crate::config::IdMapMode;
 use crate::directus::{Client, DirectusError, Request, chunks};
 use futures::future::try_join_all;
 use reqwest::{Method, StatusCode};
@@ -10,7 +10,14 @@ use serde_json::{Value, json};
 pub const STORE_COLLECTION: &str = "sync_id_map";
 /// The extension's own table.
 const EXTENSION_TABLE: &str = "directus_sync_id_map";
-const EXTENSION_ROUTES: &str = "/directus-extension-sync/table";
+/// The extension's id-map routes: `/directus-extension-sync/table/<table>[/sync_id/<id>]`.
+fn extension_route(table: &str, sync_id: Option<&str>) -> Result<String, DirectusError> {
+    let mut segments = vec!["directus-extension-sync", "table", table];
+    if let Some(sync_id) = sync_id {
+        segments.extend(["sync_id", sync_id]);
+    }
+    crate::directus::path(&segments)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdMapError {
@@ -18,12 +25,40 @@ pub enum IdMapError {
     Directus(#[from] DirectusError),
     #[error("--id-map extension: directus-extension-sync does not answer on this instance")]
     ExtensionMissing,
+    #[error(
+        "this instance keeps SyncIds in the table of directus-extension-sync, but the extension \
+         does not answer (not loaded, or removed); reading another store would track every \
+         item afresh and create duplicates"
+    )]
+    ExtensionVanished,
+    #[error(
+        "this instance has both id-map stores (directus-extension-sync's table and the {STORE_COLLECTION} \
+         collection): which one holds its SyncIds is ambiguous"
+    )]
+    BothStores,
+}
+
+impl IdMapError {
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            IdMapError::ExtensionMissing => Some(
+                "install directus-extension-sync, or use --id-map collection (no server install needed)",
+            ),
+            IdMapError::ExtensionVanished => Some(
+                "check that the extension loads (Directus' log), or copy its rows with `helpers migrate-id-map --to collection` before using --id-map collection",
+            ),
+            IdMapError::BothStores => Some(
+                "pass --id-map extension or --id-map collection (idMap in the config file); `helpers migrate-id-map` copies rows between them",
+            ),
+            IdMapError::Directus(error) => error.hint(),
+        }
+    }
 }
 
 /// Whether `directus-extension-sync` answers (its id-map routes say "No id map found" for an
 /// unknown SyncId; without it Directus answers ROUTE_NOT_FOUND).
 pub async fn extension_installed(client: &Client) -> Result<bool, DirectusError> {
-    let ping = format!("{EXTENSION_ROUTES}/__ping_test__/sync_id/__ping_test__");
+    let ping = extension_route("__ping_test__", Some("__ping_test__"))?;
     match client.get(&ping).await {
         Ok(_) => Ok(true),
         Err(DirectusError::Api {
@@ -32,6 +67,21 @@ pub async fn extension_installed(client: &Client) -> Result<bool, DirectusError>
             ..
         }) => Ok(message == "No id map found"),
         Err(DirectusError::Forbidden { .. }) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
+async fn collection_exists(client: &Client, name: &str) -> Result<bool, DirectusError> {
+    match client
+        .get(&crate::directus::path(&["collections", name])?)
+        .await
+    {
+        Ok(found) => Ok(found.get("collection").and_then(Value::as_str) == Some(name)),
+        Err(DirectusError::Forbidden { .. })
+        | Err(DirectusError::Api {
+            status: StatusCode::NOT_FOUND,
+            ..
+        }) => Ok(false),
         Err(other) => Err(other),
     }
 }
@@ -63,35 +113,35 @@ pub enum IdMapStore {
 }
 
 impl IdMapStore {
-    /// The store `mode` asks for on this instance.
+    /// The store `mode` asks for on this instance. `auto` never switches silently: an
+    /// instance whose extension table exists but whose extension does not answer, or that has
+    /// both stores, is an error rather than a fresh, empty id map.
     pub async fn select(client: &Client, mode: IdMapMode) -> Result<IdMapStore, IdMapError> {
-        let extension = match mode {
-            IdMapMode::Collection => false,
-            IdMapMode::Auto | IdMapMode::Extension => extension_installed(client).await?,
-        };
-        if extension {
-            return Ok(IdMapStore::Extension);
+        match mode {
+            IdMapMode::Collection => Ok(IdMapStore::collection(client).await?),
+            IdMapMode::Extension => match extension_installed(client).await? {
+                true => Ok(IdMapStore::Extension),
+                false => Err(IdMapError::ExtensionMissing),
+            },
+            IdMapMode::Auto => {
+                let (extension, ours, theirs) = tokio::try_join!(
+                    extension_installed(client),
+                    collection_exists(client, STORE_COLLECTION),
+                    collection_exists(client, EXTENSION_TABLE),
+                )?;
+                match (extension, ours, theirs) {
+                    (true, true, _) => Err(IdMapError::BothStores),
+                    (true, false, _) => Ok(IdMapStore::Extension),
+                    (false, _, true) => Err(IdMapError::ExtensionVanished),
+                    (false, exists, false) => Ok(IdMapStore::Collection { exists }),
+                }
+            }
         }
-        if mode == IdMapMode::Extension {
-            return Err(IdMapError::ExtensionMissing);
-        }
-        Ok(IdMapStore::collection(client).await?)
     }
 
     /// Our collection store, whether or not it exists yet.
     pub async fn collection(client: &Client) -> Result<IdMapStore, DirectusError> {
-        let exists = match client
-            .get(&format!("/collections/{STORE_COLLECTION}"))
-            .await
-        {
-            Ok(_) => true,
-            Err(DirectusError::Forbidden { .. })
-            | Err(DirectusError::Api {
-                status: StatusCode::NOT_FOUND,
-                ..
-            }) => false,
-            Err(other) => return Err(other),
-        };
+        let exists = collection_exists(client, STORE_COLLECTION).await?;
         Ok(IdMapStore::Collection { exists })
     }
 
@@ -108,7 +158,13 @@ impl IdMapStore {
     }
 
     /// Every row, for every table, in one request (a missing store has none).
-    pub async fn load(&self, client: &Client) -> Result<Vec<IdMapRow>, DirectusError> {
+    /// `tables`: the tracked collections, for the extension's routes, which answer one table
+    /// at a time.
+    pub async fn load(
+        &self,
+        client: &Client,
+        tables: &[&str],
+    ) -> Result<Vec<IdMapRow>, DirectusError> {
         let collection = match self {
             IdMapStore::Extension => EXTENSION_TABLE,
             IdMapStore::Collection { exists: false } => return Ok(Vec::new()),
@@ -121,10 +177,9 @@ impl IdMapStore {
             // Directus only serves the extension's table once its schema cache knows it;
             // the extension's own routes always answer, one table at a time.
             Err(DirectusError::Forbidden { .. }) if *self == IdMapStore::Extension => {
-                let tables = crate::config::TRACKED_COLLECTIONS;
-                let lists = try_join_all(
-                    tables.map(|table| client.get_list(format!("{EXTENSION_ROUTES}/{table}"))),
-                )
+                let lists = try_join_all(tables.iter().map(|table| async move {
+                    client.get_list(extension_route(table, None)?).await
+                }))
                 .await?;
                 lists.into_iter().flatten().collect()
             }
@@ -173,12 +228,10 @@ impl IdMapStore {
         }
         match self {
             IdMapStore::Extension => {
-                try_join_all(rows.iter().map(|row| {
-                    let path = format!("{EXTENSION_ROUTES}/{}", row.table);
-                    async move {
-                        let body = json!({"local_id": row.local_id, "sync_id": row.sync_id});
-                        client.post(&path, &body).await
-                    }
+                try_join_all(rows.iter().map(|row| async move {
+                    let path = extension_route(&row.table, None)?;
+                    let body = json!({"local_id": row.local_id, "sync_id": row.sync_id});
+                    client.post(&path, &body).await
                 }))
                 .await?;
             }
@@ -211,9 +264,9 @@ impl IdMapStore {
         }
         match self {
             IdMapStore::Extension => {
-                try_join_all(rows.iter().map(|row| {
-                    let path = format!("{EXTENSION_ROUTES}/{}/sync_id/{}", row.table, row.sync_id);
-                    async move { client.delete(&path, None).await }
+                try_join_all(rows.iter().map(|row| async move {
+                    let path = extension_route(&row.table, Some(&row.sync_id))?;
+                    client.delete(&path, None).await
                 }))
                 .await?;
             }
@@ -237,10 +290,5 @@ impl IdMapStore {
             }
         }
         Ok(())
-    }
-
-    /// Forgets one item, by its local id or its SyncId (`helpers untrack`).
-    pub async fn untrack(&self, client: &Client, row: &IdMapRow) -> Result<(), DirectusError> {
-        self.delete(client, std::slice::from_ref(row)).await
     }
 }

@@ -1,18 +1,22 @@
-//! The live state of an instance: the tracked collections' items, the id map and the admin
-//! role, read concurrently in one request per collection.
+//! The live state of an instance, read-only: the tracked collections' items and the id map as
+//! read, concurrently, in one request per collection.
 
 use crate::collections::{CollectionSpec, IdPolicy};
 use crate::directus::{Client, DirectusError};
-use crate::idmap::{IdMap, IdMapStore, id_string};
+use crate::idmap::{IdMap, IdMapOwner, id_string};
 use futures::future::try_join_all;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+#[derive(Debug, Default)]
 pub struct Instance {
-    pub store: IdMapStore,
+    /// The rows as read with the items; writes go to the [`IdMapOwner`].
     pub id_map: IdMap,
     /// Raw items (with their `id`) of each collection read, in the server's order.
     pub items: HashMap<&'static str, Vec<Value>>,
+    /// Tracked items an `onQuery` filter left out: they exist, so their id-map rows are not
+    /// dangling, and push leaves them alone.
+    pub hidden: HashMap<&'static str, HashSet<String>>,
 }
 
 /// One live item in dump form, with its local id and whether the id map knows it.
@@ -24,16 +28,15 @@ pub struct LiveItem {
 }
 
 impl Instance {
-    /// `admin_role`: the role of the user running the tool (see [`crate::directus::Me`]).
+    /// `queries`: what `onQuery` hooks made of each collection's query.
     pub async fn read(
         client: &Client,
         specs: &[&'static CollectionSpec],
-        admin_role: Option<String>,
-        store: IdMapStore,
+        ids: &IdMapOwner,
         queries: &HashMap<&'static str, Value>,
     ) -> Result<Instance, DirectusError> {
-        let (rows, lists) = tokio::try_join!(
-            store.load(client),
+        let (id_map, lists) = tokio::try_join!(
+            ids.reload(client),
             try_join_all(specs.iter().map(|spec| read_collection(
                 client,
                 spec,
@@ -42,19 +45,45 @@ impl Instance {
         )?;
         let mut items = HashMap::new();
         for (spec, mut list) in specs.iter().zip(lists) {
-            if spec.name == "roles" {
-                // The role of the user running the tool stands for "the admin role" on every
-                // instance; it is never synced as an item.
-                list.retain(|item| item.get("id").and_then(id_string) != admin_role);
+            if let Some(placeholder) = spec.runner_placeholder {
+                list.retain(|item| {
+                    let id = item.get("id").and_then(id_string).unwrap_or_default();
+                    id_map.sync_id(spec.name, &id).as_deref() != Some(placeholder)
+                });
             }
             items.insert(spec.name, list);
         }
-        tracing::debug!("read {} id-map rows from {}", rows.len(), store.describe());
+        let filtered = specs.iter().filter(|spec| {
+            queries.contains_key(spec.name) && spec.id_policy != IdPolicy::Singleton
+        });
+        let hidden = try_join_all(filtered.map(|spec| {
+            let read = &items[spec.name];
+            async {
+                Ok::<_, DirectusError>((spec.name, hidden_ids(client, spec, &id_map, read).await?))
+            }
+        }))
+        .await?
+        .into_iter()
+        .collect();
         Ok(Instance {
-            store,
-            id_map: IdMap::new(admin_role, rows),
+            id_map,
             items,
+            hidden,
         })
+    }
+
+    /// Whether the item `local_id` of `collection` exists on the instance (read, or left out
+    /// by an `onQuery` filter).
+    pub fn exists(&self, collection: &str, local_id: &str) -> bool {
+        let read = self.items.get(collection).is_some_and(|items| {
+            items
+                .iter()
+                .any(|item| item.get("id").and_then(id_string).as_deref() == Some(local_id))
+        });
+        read || self
+            .hidden
+            .get(collection)
+            .is_some_and(|hidden| hidden.contains(local_id))
     }
 
     /// The live items of a collection with their SyncIds (when tracked).
@@ -76,6 +105,61 @@ impl Instance {
             })
             .unwrap_or_default()
     }
+}
+
+impl Instance {
+    /// How diff lines name the item `sync_id` of `collection` (a role's name), when its
+    /// collection names items by a field.
+    pub fn name_of(&self, collection: &str, sync_id: &str) -> Option<String> {
+        if self.id_map.is_placeholder(collection, sync_id) {
+            return Some("admin".to_string());
+        }
+        let spec = crate::collections::spec(collection)?;
+        let crate::collections::Label::Field(field) = spec.label else {
+            return None;
+        };
+        let local = self.id_map.local_id(collection, sync_id)?;
+        self.items.get(collection)?.iter().find_map(|item| {
+            (item.get("id").and_then(id_string).as_deref() == Some(local.as_str()))
+                .then(|| item.get(field)?.as_str().map(str::to_string))
+                .flatten()
+        })
+    }
+}
+
+/// The tracked items of a collection read through an `onQuery` filter that the filter left
+/// out, asked for by id (in chunks, so that no URL grows too long).
+async fn hidden_ids(
+    client: &Client,
+    spec: &CollectionSpec,
+    id_map: &IdMap,
+    read: &[Value],
+) -> Result<HashSet<String>, DirectusError> {
+    let seen: HashSet<String> = read
+        .iter()
+        .filter_map(|item| item.get("id").and_then(id_string))
+        .collect();
+    let missing: Vec<String> = id_map
+        .rows(spec.name)
+        .into_iter()
+        .map(|row| row.local_id)
+        .filter(|id| !seen.contains(id))
+        .collect();
+    let mut hidden = HashSet::new();
+    for chunk in missing.chunks(100) {
+        let filter = serde_json::json!({"id": {"_in": chunk}});
+        let params = vec![
+            ("filter".to_string(), filter.to_string()),
+            ("fields".to_string(), "id".to_string()),
+        ];
+        let found = client.list(spec.endpoint, params).await?;
+        hidden.extend(
+            found
+                .iter()
+                .filter_map(|item| item.get("id").and_then(id_string)),
+        );
+    }
+    Ok(hidden)
 }
 
 /// Every item of one collection, as Directus stores them. `query` is the result of an
@@ -105,8 +189,8 @@ pub async fn read_collection(
         params.push(("filter".into(), filter.to_string()));
     }
     let mut items = client.list(spec.endpoint, params).await?;
-    if spec.name == "permissions" {
-        items = split_merged_permissions(client, items).await?;
+    if spec.merged_duplicates {
+        items = split_merged_duplicates(client, spec, items).await?;
     }
     // Directus 10 lists synthetic system permissions without an id: they are not rows.
     items.retain(|item| item.get("id").is_some_and(|id| !id.is_null()));
@@ -139,41 +223,46 @@ fn query_params(query: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Directus 10 merges permissions that share role, collection and action into one entry
-/// without an id when the reader has app access (directus/directus#21965), hiding the
-/// duplicates. Aggregates are not merged: each hidden row is found as the smallest id above the
-/// last one found, then read by id.
-async fn split_merged_permissions(
+/// Directus 10 merges items that share the natural key (permissions: role, collection, action)
+/// into one entry without an id when the reader has app access (directus/directus#21965),
+/// hiding the duplicates. Aggregates are not merged: each hidden row is found as the smallest
+/// id above the last one found, then read by id.
+async fn split_merged_duplicates(
     client: &Client,
+    spec: &CollectionSpec,
     items: Vec<Value>,
 ) -> Result<Vec<Value>, DirectusError> {
+    use crate::collections::NaturalKey;
     use crate::directus::Request;
     use reqwest::Method;
     use serde_json::json;
 
+    let NaturalKey::Fields(key) = spec.natural_key else {
+        return Ok(items);
+    };
     let (mut rows, merged): (Vec<Value>, Vec<Value>) = items.into_iter().partition(|item| {
         item.get("id").is_some_and(|id| !id.is_null())
             || item.get("system").and_then(Value::as_bool) == Some(true)
     });
     for group in merged {
-        let role = match group.get("role") {
-            Some(Value::String(role)) => json!({"_eq": role}),
-            _ => json!({"_null": true}),
-        };
+        let mut conditions: Vec<Value> = key
+            .iter()
+            .map(|field| match group.get(*field) {
+                Some(Value::Null) | None => json!({*field: {"_null": true}}),
+                Some(value) => json!({*field: {"_eq": value}}),
+            })
+            .collect();
+        let shown = Value::Array(conditions.clone()).to_string();
         tracing::debug!(
-            "reading merged duplicate permissions of {} {} one by one",
-            group["collection"],
-            group["action"]
+            "{}: reading merged duplicates of {shown} one by one",
+            spec.name
         );
         let mut last = 0;
         loop {
-            let filter = json!({"_and": [
-                {"role": role},
-                {"collection": {"_eq": group.get("collection")}},
-                {"action": {"_eq": group.get("action")}},
-                {"id": {"_gt": last}}
-            ]});
-            let request = Request::new(Method::GET, "/permissions")
+            conditions.truncate(key.len());
+            conditions.push(json!({"id": {"_gt": last}}));
+            let filter = json!({ "_and": conditions });
+            let request = Request::new(Method::GET, spec.endpoint)
                 .query("aggregate[min]", "id")
                 .query("filter", filter.to_string());
             let answer = client.json(request).await?;
@@ -182,7 +271,12 @@ async fn split_merged_permissions(
                 .and_then(|a| a.iter().find_map(|r| r.pointer("/min/id")))
                 .and_then(|id| id.as_u64().or_else(|| id.as_str()?.parse().ok()));
             let Some(id) = next else { break };
-            rows.push(client.get(&format!("/permissions/{id}")).await?);
+            let path = format!(
+                "{}{}",
+                spec.endpoint,
+                crate::directus::path(&[&id.to_string()])?
+            );
+            rows.push(client.get(&path).await?);
             last = id;
         }
     }

@@ -1,15 +1,19 @@
 //! Executes a plan: schema first, then creates and updates in dependency order, then deletes
 //! in reverse order, each as batched requests. Id-map rows are written as soon as the ids are
 //! known, so that a push that fails midway leaves a state the next push converges from.
+//! Unique links (operations' `resolve`, `reject`) are written in the waves [`super::links`]
+//! orders: a delete whose item holds a target another item takes may go early.
 
+use super::links::{LinkSchedule, link_input, schedule};
 use super::{Action, CollectionChanges, FieldChange, Plan};
+use crate::collections::PreserveIds;
 use crate::collections::{CollectionSpec, IdPolicy, get_path_mut};
-use crate::config::PreserveIds;
 use crate::directus::{Client, DirectusError, Request, chunks};
-use crate::idmap::{IdMapRow, id_string};
+use crate::idmap::{IdMapOwner, IdMapRow, id_string};
 use crate::instance::Instance;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// What a push has done so far.
@@ -73,10 +77,15 @@ impl FollowUp {
 
 struct Executor<'a> {
     client: &'a Client,
-    instance: &'a mut Instance,
+    /// Told of every id-map row written; its rows resolve references as they appear.
+    ids: &'a IdMapOwner,
+    /// The live state the plan was built from.
+    instance: &'a Instance,
     preserve: &'a PreserveIds,
     applied: Applied,
-    progress: indicatif::ProgressBar,
+    progress: &'a dyn super::Progress,
+    /// Items deleted early to free a unique link's target: `(collection, local id)`.
+    deleted: HashSet<(&'static str, String)>,
 }
 
 impl Plan {
@@ -86,19 +95,24 @@ impl Plan {
         (items + usize::from(self.schema.is_some())) as u64
     }
 
+    /// Executes the plan against the instance `instance` was read from; id-map rows go to
+    /// `ids`, the run's one owner of them.
     pub async fn apply(
         &self,
         client: &Client,
-        instance: &mut Instance,
+        ids: &IdMapOwner,
+        instance: &Instance,
         preserve: &PreserveIds,
-        progress: &indicatif::ProgressBar,
+        progress: &dyn super::Progress,
     ) -> Result<Applied, ApplyError> {
         let mut executor = Executor {
             client,
+            ids,
             instance,
             preserve,
             applied: Applied::default(),
-            progress: progress.clone(),
+            progress,
+            deleted: HashSet::new(),
         };
         executor.run(self).await?;
         Ok(executor.applied)
@@ -122,17 +136,15 @@ impl Executor<'_> {
                 .await
                 .map_err(self.fail("applying the schema"))?;
             self.applied.schema = schema.changes().len();
-            self.progress.inc(1);
+            self.progress.advance(1);
             tracing::info!("schema: applied {} changes", self.applied.schema);
         }
         let any_items = plan.collections.iter().any(|c| !c.items.is_empty());
         if any_items {
-            let mut store = self.instance.store.clone();
-            store
-                .ensure(self.client)
+            self.ids
+                .ensure_store(self.client)
                 .await
                 .map_err(self.fail("creating the id-map collection"))?;
-            self.instance.store = store;
         }
         let dangling: Vec<IdMapRow> = plan
             .collections
@@ -147,10 +159,16 @@ impl Executor<'_> {
 
         let mut follow_ups = Vec::new();
         for changes in &plan.collections {
-            self.progress.set_message(changes.spec.name);
-            self.clear_unique_links(changes).await?;
-            let mut pending = self.create(changes).await?;
-            pending.extend(self.update(changes).await?);
+            self.progress.stage(changes.spec.name);
+            let links = self.link_schedule(changes);
+            let step = format!(
+                "{}: deleting items whose links others take",
+                changes.spec.name
+            );
+            self.delete_items(changes, &links.delete_first, &step)
+                .await?;
+            let mut pending = self.create(changes, &links.defer).await?;
+            pending.extend(self.update(changes, &links).await?);
             follow_ups.push((changes.spec, pending));
         }
         for (spec, pending) in follow_ups {
@@ -175,71 +193,37 @@ impl Executor<'_> {
     }
 
     async fn insert_rows(&mut self, rows: Vec<IdMapRow>, step: &str) -> Result<(), ApplyError> {
-        let store = self.instance.store.clone();
-        store
-            .insert(self.client, &rows)
+        self.ids
+            .record(self.client, rows)
             .await
-            .map_err(self.fail(step))?;
-        for row in rows {
-            self.instance
-                .id_map
-                .insert(&row.table, &row.sync_id, &row.local_id);
-        }
-        Ok(())
+            .map_err(self.fail(step))
     }
 
     async fn remove_rows(&mut self, rows: &[IdMapRow], step: &str) -> Result<(), ApplyError> {
-        let store = self.instance.store.clone();
-        store
-            .delete(self.client, rows)
+        self.ids
+            .forget(self.client, rows)
             .await
-            .map_err(self.fail(step))?;
-        for row in rows {
-            self.instance.id_map.remove(&row.table, &row.sync_id);
-        }
-        Ok(())
+            .map_err(self.fail(step))
     }
 
-    /// Unique links (operations' `resolve`, `reject`) that will be reassigned or deleted are
-    /// cleared first, so that no new link collides with an old one.
-    async fn clear_unique_links(&mut self, changes: &CollectionChanges) -> Result<(), ApplyError> {
-        let spec = changes.spec;
-        for field in spec.unique_links {
-            let keys: Vec<Value> = changes
-                .items
-                .iter()
-                .filter_map(|change| match &change.action {
-                    Action::Update {
-                        local_id, changes, ..
-                    } if changes.iter().any(|c| c.field == *field) => Some(local_id),
-                    Action::Delete { local_id } => Some(local_id),
-                    _ => None,
-                })
-                .filter(|local_id| {
-                    self.live_value(spec, local_id, field)
-                        .is_some_and(|v| !v.is_null())
-                })
-                .map(|local_id| spec_id(spec, local_id))
-                .collect();
-            if keys.is_empty() {
-                continue;
-            }
-            let body = json!({"keys": keys, "data": {*field: null}});
-            self.client
-                .patch(spec.endpoint, &body)
-                .await
-                .map_err(self.fail(format!("{}: clearing {field} before relinking", spec.name)))?;
+    /// When to write the unique links (operations' `resolve`, `reject`) so that no target is
+    /// ever held twice, with the fewest writes (see [`super::links`]).
+    fn link_schedule(&self, changes: &CollectionChanges) -> LinkSchedule {
+        if changes.spec.unique_links.is_empty() {
+            return LinkSchedule::default();
         }
-        Ok(())
-    }
-
-    fn live_value(&self, spec: &CollectionSpec, local_id: &str, field: &str) -> Option<&Value> {
-        self.instance
-            .items
-            .get(spec.name)?
-            .iter()
-            .find(|item| item.get("id").and_then(id_string).as_deref() == Some(local_id))?
-            .get(field)
+        let links = schedule(&link_input(changes.spec, changes, self.instance));
+        if !links.waves.is_empty() || !links.delete_first.is_empty() {
+            tracing::debug!(
+                "{}: unique links in {} waves, {} cleared first, {} deleted first, {} linked after create",
+                changes.spec.name,
+                links.waves.len(),
+                links.clears(),
+                links.delete_first.len(),
+                links.defer.len()
+            );
+        }
+        links
     }
 
     /// Maps a dump item (or a part of one) to a payload; relation fields whose target does not
@@ -250,7 +234,7 @@ impl Executor<'_> {
         item: &Value,
         local_id: Option<&str>,
     ) -> (Value, Vec<(String, Value)>) {
-        let (mut payload, unresolved) = spec.to_local(item, &self.instance.id_map);
+        let (mut payload, unresolved) = self.ids.with(|id_map| spec.to_local(item, id_map));
         let mut deferred = Vec::new();
         for missing in unresolved {
             let field = missing.relation.path[0].to_string();
@@ -274,7 +258,13 @@ impl Executor<'_> {
         (payload, deferred)
     }
 
-    async fn create(&mut self, changes: &CollectionChanges) -> Result<Vec<FollowUp>, ApplyError> {
+    /// `defer`: `(index among the creates, field)` of unique links whose target is still held
+    /// when the items are created: sent as `null`, set as follow-ups.
+    async fn create(
+        &mut self,
+        changes: &CollectionChanges,
+        defer: &[(usize, String)],
+    ) -> Result<Vec<FollowUp>, ApplyError> {
         let spec = changes.spec;
         let creates: Vec<_> = changes
             .items
@@ -287,8 +277,9 @@ impl Executor<'_> {
         let step = format!("{}: creating {} items", spec.name, creates.len());
         let mut follow_ups = Vec::new();
         if spec.id_policy == IdPolicy::Singleton {
-            for change in creates {
-                let (payload, deferred) = self.payload(spec, &change.item, None);
+            for (index, change) in creates.into_iter().enumerate() {
+                let (mut payload, mut deferred) = self.payload(spec, &change.item, None);
+                defer_links(&mut payload, &mut deferred, &change.item, index, defer);
                 let saved = self
                     .client
                     .patch(spec.endpoint, &payload)
@@ -302,7 +293,7 @@ impl Executor<'_> {
                     .await?;
                 follow_ups.extend(FollowUp::of(&local_id, deferred));
                 self.applied.created += 1;
-                self.progress.inc(1);
+                self.progress.advance(1);
             }
             return Ok(follow_ups);
         }
@@ -326,7 +317,8 @@ impl Executor<'_> {
         let mut deferred_per_item = Vec::new();
         for (index, change) in creates.iter().enumerate() {
             let local_id = chosen_ids.as_ref().map(|ids| ids[index].as_str());
-            let (payload, deferred) = self.payload(spec, &change.item, local_id);
+            let (mut payload, mut deferred) = self.payload(spec, &change.item, local_id);
+            defer_links(&mut payload, &mut deferred, &change.item, index, defer);
             payloads.push(payload);
             deferred_per_item.push(deferred);
         }
@@ -380,7 +372,7 @@ impl Executor<'_> {
             }
             created_ids.extend(ids);
             self.applied.created += count;
-            self.progress.inc(count as u64);
+            self.progress.advance(count as u64);
         }
         let local_ids = chosen_ids.unwrap_or(created_ids);
         Ok(local_ids
@@ -390,13 +382,45 @@ impl Executor<'_> {
             .collect())
     }
 
-    async fn update(&mut self, changes: &CollectionChanges) -> Result<Vec<FollowUp>, ApplyError> {
+    /// Updates in one request, except fields that go first (`update_first`) and unique links,
+    /// which go in the waves of `links`; other updates ride with the first wave.
+    async fn update(
+        &mut self,
+        changes: &CollectionChanges,
+        links: &LinkSchedule,
+    ) -> Result<Vec<FollowUp>, ApplyError> {
         let spec = changes.spec;
         let step = format!("{}: updating", spec.name);
         let mut adopted = Vec::new();
         let mut first_pass = Vec::new();
-        let mut second_pass = Vec::new();
+        let mut waves: Vec<Vec<Value>> = vec![Vec::new(); links.waves.len().max(1)];
         let mut follow_ups = Vec::new();
+        let wave_of: HashMap<&str, usize> = links
+            .waves
+            .iter()
+            .enumerate()
+            .flat_map(|(i, w)| w.updates.iter().map(move |id| (id.as_str(), i)))
+            .collect();
+        for (wave, planned) in waves.iter_mut().zip(&links.waves) {
+            let mut cleared: Vec<(&str, Map<String, Value>)> = Vec::new();
+            for (item, field) in &planned.clears {
+                let position = match cleared.iter().position(|(i, _)| i == item) {
+                    Some(position) => position,
+                    None => {
+                        let mut payload = Map::new();
+                        payload.insert("id".into(), spec_id(spec, item));
+                        cleared.push((item, payload));
+                        cleared.len() - 1
+                    }
+                };
+                cleared[position].1.insert(field.clone(), Value::Null);
+            }
+            wave.extend(
+                cleared
+                    .into_iter()
+                    .map(|(_, payload)| Value::Object(payload)),
+            );
+        }
         for change in &changes.items {
             let Action::Update {
                 local_id,
@@ -419,7 +443,8 @@ impl Executor<'_> {
             let (early, late): (Vec<&FieldChange>, Vec<&FieldChange>) = fields
                 .iter()
                 .partition(|f| split && spec.update_first.contains(&f.field.as_str()));
-            for (pass, part) in [(&mut first_pass, early), (&mut second_pass, late)] {
+            let wave = wave_of.get(local_id.as_str()).copied().unwrap_or(0);
+            for (pass, part) in [(&mut first_pass, early), (&mut waves[wave], late)] {
                 if part.is_empty() {
                     continue;
                 }
@@ -433,11 +458,19 @@ impl Executor<'_> {
                 follow_ups.extend(FollowUp::of(local_id, deferred));
             }
             self.applied.updated += 1;
-            self.progress.inc(1);
+            self.progress.advance(1);
         }
         self.insert_rows(adopted, &step).await?;
-        for pass in [first_pass, second_pass] {
-            self.patch_batch(spec, pass, &step).await?;
+        self.patch_batch(spec, first_pass, &step).await?;
+        for (index, payloads) in waves.into_iter().enumerate() {
+            let step = match links.waves.len() {
+                0 | 1 => step.clone(),
+                count => format!("{step} (links, step {} of {count})", index + 1),
+            };
+            self.patch_batch(spec, payloads, &step).await?;
+            if let Some(wave) = links.waves.get(index) {
+                self.delete_items(changes, &wave.deletes, &step).await?;
+            }
         }
         Ok(follow_ups)
     }
@@ -499,6 +532,41 @@ impl Executor<'_> {
         self.patch_batch(spec, payloads, &step).await
     }
 
+    /// Deletes the given items of `changes` in one request (they may point at each other: one
+    /// statement deletes them together), and their id-map rows.
+    async fn delete_items(
+        &mut self,
+        changes: &CollectionChanges,
+        local_ids: &[String],
+        step: &str,
+    ) -> Result<(), ApplyError> {
+        if local_ids.is_empty() {
+            return Ok(());
+        }
+        let spec = changes.spec;
+        let keys: Vec<Value> = local_ids.iter().map(|id| spec_id(spec, id)).collect();
+        self.client
+            .delete(spec.endpoint, Some(&Value::Array(keys)))
+            .await
+            .map_err(self.fail(step))?;
+        self.applied.deleted += local_ids.len();
+        self.progress.advance(local_ids.len() as u64);
+        let rows: Vec<IdMapRow> = changes
+            .items
+            .iter()
+            .filter_map(|c| match &c.action {
+                Action::Delete { local_id } if local_ids.contains(local_id) => {
+                    Some(row(spec, &c.sync_id, local_id))
+                }
+                _ => None,
+            })
+            .collect();
+        self.remove_rows(&rows, step).await?;
+        self.deleted
+            .extend(local_ids.iter().map(|id| (spec.name, id.clone())));
+        Ok(())
+    }
+
     async fn delete(&mut self, changes: &CollectionChanges) -> Result<(), ApplyError> {
         let spec = changes.spec;
         let deletes: Vec<(&str, &str)> = changes
@@ -508,6 +576,7 @@ impl Executor<'_> {
                 Action::Delete { local_id } => Some((c.sync_id.as_str(), local_id.as_str())),
                 _ => None,
             })
+            .filter(|(_, local_id)| !self.deleted.contains(&(spec.name, local_id.to_string())))
             .collect();
         if deletes.is_empty() {
             return Ok(());
@@ -524,13 +593,35 @@ impl Executor<'_> {
                 .await
                 .map_err(self.fail(step.clone()))?;
             self.applied.deleted += chunk.len();
-            self.progress.inc(chunk.len() as u64);
+            self.progress.advance(chunk.len() as u64);
         }
         let rows: Vec<IdMapRow> = deletes
             .iter()
             .map(|(sync_id, local_id)| row(spec, sync_id, local_id))
             .collect();
         self.remove_rows(&rows, &step).await
+    }
+}
+
+/// Unique links of created item `index` that `defer` names: sent as `null`, linked later.
+fn defer_links(
+    payload: &mut Value,
+    deferred: &mut Vec<(String, Value)>,
+    item: &Value,
+    index: usize,
+    defer: &[(usize, String)],
+) {
+    for (_, field) in defer.iter().filter(|(i, _)| *i == index) {
+        if deferred.iter().any(|(f, _)| f == field) {
+            continue;
+        }
+        if let Some(slot) = payload.get_mut(field) {
+            *slot = Value::Null;
+        }
+        deferred.push((
+            field.clone(),
+            item.get(field).cloned().unwrap_or(Value::Null),
+        ));
     }
 }
 

@@ -4,11 +4,21 @@
 mod apply;
 pub mod build;
 mod compare;
+pub mod links;
+pub mod loss;
+mod progress;
 mod render;
+
+#[cfg(test)]
+mod link_tests;
+#[cfg(test)]
+mod tests;
 
 pub use apply::{Applied, ApplyError};
 pub use build::build_collections;
 pub use compare::json_equal;
+pub use loss::DataLoss;
+pub use progress::Progress;
 
 use crate::collections::CollectionSpec;
 use crate::idmap::IdMapRow;
@@ -24,6 +34,8 @@ pub struct Plan {
     pub collections: Vec<CollectionChanges>,
     /// References in the dump that nothing on the instance or in the dump satisfies.
     pub unresolved: Vec<String>,
+    /// What applying the plan would destroy that git cannot give back (push asks first).
+    pub data_loss: Vec<DataLoss>,
 }
 
 #[derive(Debug)]
@@ -72,25 +84,16 @@ pub struct FieldChange {
     pub new: Value,
 }
 
-/// The counts of the summary line `N to create, N to update, N to delete`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Counts {
-    pub create: usize,
-    pub update: usize,
-    pub delete: usize,
-}
+pub use crate::dump::Counts;
 
-impl Counts {
-    pub fn total(&self) -> usize {
-        self.create + self.update + self.delete
-    }
-
-    fn add(&mut self, action: &Action) {
-        match action {
-            Action::Create => self.create += 1,
-            Action::Update { changes, .. } if !changes.is_empty() => self.update += 1,
+impl Action {
+    /// Adds this action to the summary line's counts (taking over an item is no update).
+    fn count(&self, counts: &mut Counts) {
+        match self {
+            Action::Create => counts.create += 1,
+            Action::Update { changes, .. } if !changes.is_empty() => counts.update += 1,
             Action::Update { .. } => {}
-            Action::Delete { .. } => self.delete += 1,
+            Action::Delete { .. } => counts.delete += 1,
         }
     }
 }
@@ -98,7 +101,9 @@ impl Counts {
 impl CollectionChanges {
     pub fn counts(&self) -> Counts {
         let mut counts = Counts::default();
-        self.items.iter().for_each(|item| counts.add(&item.action));
+        self.items
+            .iter()
+            .for_each(|item| item.action.count(&mut counts));
         counts
     }
 }

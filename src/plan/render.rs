@@ -119,6 +119,10 @@ impl Plan {
         for problem in &self.unresolved {
             let _ = writeln!(out, "! {problem}");
         }
+        for loss in &self.data_loss {
+            let line = format!("! data loss: {}", loss.describe());
+            let _ = writeln!(out, "{}", style.paint('-', &line));
+        }
         let counts = self.counts();
         let _ = writeln!(
             out,
@@ -146,6 +150,7 @@ impl Plan {
             "schema": self.schema.as_ref().map(|s| s.changes()),
             "collections": collections,
             "unresolved": self.unresolved,
+            "dataLoss": self.data_loss,
             "summary": self.counts(),
         })
     }

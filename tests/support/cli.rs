@@ -16,6 +16,8 @@ pub struct Outcome {
 
 impl Outcome {
     /// Runs `cmd` to its end, whatever its exit code.
+    #[track_caller]
+    #[must_use = "check the exit code, e.g. with `.exits(N)`"]
     pub fn of(cmd: &mut assert_cmd::Command) -> Outcome {
         let output = cmd.output().expect("run directus-sync");
         Outcome {
@@ -26,6 +28,7 @@ impl Outcome {
     }
 
     /// Asserts the exit code, showing both streams when it differs.
+    #[track_caller]
     pub fn exits(self, code: i32) -> Outcome {
         assert_eq!(self.code, code, "{self}");
         self
@@ -61,11 +64,14 @@ impl fmt::Display for Outcome {
 
 impl DirectusInstance {
     /// The CLI run in `dir` against this instance with `args`, whatever its exit code.
+    #[track_caller]
+    #[must_use = "check the exit code, e.g. with `.exits(N)`, or use `ok`"]
     pub fn run(&self, dir: impl AsRef<Path>, args: &[&str]) -> Outcome {
         Outcome::of(self.cli(dir).args(args))
     }
 
     /// Like [`run`](Self::run), but the run must succeed.
+    #[track_caller]
     pub fn ok(&self, dir: impl AsRef<Path>, args: &[&str]) -> Outcome {
         let outcome = self.run(dir, args);
         assert_eq!(outcome.code, 0, "{args:?}\n{outcome}");

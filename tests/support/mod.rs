@@ -12,7 +12,9 @@
 //!
 //! `instance.ok(dir, args)` / `instance.run(dir, args)` run the CLI against it
 //! ([`cli`]); [`dump`] reads and edits the dump folder it writes; [`seed`] fills
-//! an instance with known configurations.
+//! an instance with known configurations. The CLI, and `git` through [`git`], run in
+//! a [`hermetic`] environment: nothing of the developer's shell, `~/.gitconfig` or
+//! locale reaches them.
 //!
 //! `scripts/test` installs `tests/directus/node_modules` (`npm ci`) before
 //! `cargo test`; without it every start panics with a hint.
@@ -823,6 +825,7 @@ impl DirectusInstance {
 
     /// Any request; returns status and raw body, never panics on status.
     /// `path` starts with `/`, e.g. `/collections?limit=-1`.
+    #[track_caller]
     pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
         let url = format!("{}{path}", self.url);
         let auth = format!("Bearer {ADMIN_TOKEN}");
@@ -851,20 +854,29 @@ impl DirectusInstance {
                 .send_json(b.unwrap_or(&Value::Null)),
             _ => panic!("unsupported request {method} {path}"),
         };
-        let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        // `match`, not `unwrap_or_else(|e| panic!(..))`: a closure's panic would name this
+        // file, not the test's line.
+        let mut resp = match result {
+            Ok(resp) => resp,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
         let status = resp.status().as_u16();
-        let text = resp
+        let body = resp
             .body_mut()
             .with_config()
             .limit(1 << 30)
-            .read_to_string()
-            .unwrap_or_else(|e| panic!("{method} {path}: reading body: {e}"));
+            .read_to_string();
+        let text = match body {
+            Ok(text) => text,
+            Err(e) => panic!("{method} {path}: reading body: {e}"),
+        };
         (status, text)
     }
 
     /// Like [`request`](Self::request) but panics (with method, path, status
     /// and body) on a non-2xx answer; returns the `data` member (or `Null`
     /// for an empty body, e.g. 204).
+    #[track_caller]
     pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
         let (status, text) = self.request(method, path, body);
         assert!(
@@ -874,34 +886,45 @@ impl DirectusInstance {
         if text.trim().is_empty() {
             return Value::Null;
         }
-        let mut json: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {text}"));
+        let mut json: Value = match serde_json::from_str(&text) {
+            Ok(json) => json,
+            Err(e) => panic!("{method} {path}: not JSON ({e}): {text}"),
+        };
         json.get_mut("data").map(Value::take).unwrap_or(json)
     }
 
+    #[track_caller]
     pub fn get(&self, path: &str) -> Value {
         self.call("GET", path, None)
     }
 
+    #[track_caller]
     pub fn post(&self, path: &str, body: &Value) -> Value {
         self.call("POST", path, Some(body))
     }
 
+    #[track_caller]
     pub fn patch(&self, path: &str, body: &Value) -> Value {
         self.call("PATCH", path, Some(body))
     }
 
+    #[track_caller]
     pub fn delete(&self, path: &str) {
         self.call("DELETE", path, None);
     }
 
     // -- the CLI under test --------------------------------------------------
 
-    /// `directus-sync` run in `dir` against this instance (`DIRECTUS_URL`,
-    /// `DIRECTUS_TOKEN` set; other inherited `DIRECTUS_*` removed). `NODE_PATH`
-    /// lets JS config files `require('@directus/sdk')` as users' projects do.
+    /// `directus-sync` run in `dir` against this instance: [`bin`]'s hermetic environment plus
+    /// `DIRECTUS_URL` and `DIRECTUS_TOKEN`. `NODE_PATH` lets JS config files
+    /// `require('@directus/sdk')` as users' projects do.
     pub fn cli(&self, dir: impl AsRef<Path>) -> assert_cmd::Command {
-        let mut cmd = bin();
+        assert_cmd::Command::from_std(self.cli_command(dir))
+    }
+
+    /// [`cli`](Self::cli) as a plain [`Command`], for tests that spawn it and talk to its pipes.
+    pub fn cli_command(&self, dir: impl AsRef<Path>) -> Command {
+        let mut cmd = bin_command();
         cmd.current_dir(dir.as_ref())
             .env("DIRECTUS_URL", &self.url)
             .env("DIRECTUS_TOKEN", ADMIN_TOKEN)
@@ -939,16 +962,92 @@ impl Drop for DirectusInstance {
     }
 }
 
-/// The `directus-sync` binary with every inherited `DIRECTUS_*` variable
-/// removed, so the developer's shell cannot steer a test.
+/// The `directus-sync` binary in a hermetic environment ([`hermetic`]).
 pub fn bin() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin("directus-sync"));
+    assert_cmd::Command::from_std(bin_command())
+}
+
+/// [`bin`] as a plain [`Command`], for tests that spawn it and talk to its pipes.
+pub fn bin_command() -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("directus-sync"));
+    hermetic(&mut cmd);
+    cmd
+}
+
+/// `git ARGS` run in `dir` in the same hermetic environment as the binary; panics with git's
+/// stderr when it fails, returns its stdout.
+#[track_caller]
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let mut cmd = Command::new("git");
+    hermetic(&mut cmd);
+    let output = match cmd.current_dir(dir).args(args).output() {
+        Ok(output) => output,
+        Err(e) => panic!("cannot run git {args:?} (is git installed?): {e}"),
+    };
+    assert!(
+        output.status.success(),
+        "git {args:?} in {} failed ({}): {}",
+        dir.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("git's output is UTF-8")
+}
+
+/// Author and committer of every commit the tests make with the `git` command line.
+pub const GIT_USER_NAME: &str = "Test User";
+pub const GIT_USER_EMAIL: &str = "test.user@example.com";
+/// Author and committer date of those commits (libgit2's own commits, made by the binary,
+/// keep the current time: `Signature::now`).
+pub const GIT_DATE: &str = "2001-02-03T04:05:06+00:00";
+
+/// Makes `cmd` (the binary or `git`) independent of the developer's shell and files, the way
+/// jj's test environment does, short of `env_clear` (node needs `PATH`, JS config files
+/// `NODE_PATH`):
+/// - every inherited `DIRECTUS_*` and `GIT_*` variable is removed, and `XDG_CONFIG_HOME`;
+/// - `HOME` is an empty folder of this test process, so neither git nor libgit2 (the git2
+///   crate, which reads `$HOME/.gitconfig` and `$XDG_CONFIG_HOME/git/config`) sees the
+///   developer's configuration;
+/// - `GIT_CONFIG_GLOBAL` / `GIT_CONFIG_SYSTEM` are `/dev/null` and `GIT_CONFIG_NOSYSTEM=1`
+///   for the git command line; a fixed author, committer and date;
+/// - `NO_COLOR=1`, `TZ=UTC`, `LANG=C` (and no `LC_*`).
+pub fn hermetic(cmd: &mut Command) {
     for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("DIRECTUS_") {
-            cmd.env_remove(key);
+        let name = key.to_string_lossy();
+        if name.starts_with("DIRECTUS_")
+            || name.starts_with("GIT_")
+            || name.starts_with("LC_")
+            || name == "XDG_CONFIG_HOME"
+        {
+            cmd.env_remove(&key);
         }
     }
-    cmd
+    cmd.env("HOME", test_home())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_SYSTEM", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", GIT_USER_NAME)
+        .env("GIT_AUTHOR_EMAIL", GIT_USER_EMAIL)
+        .env("GIT_AUTHOR_DATE", GIT_DATE)
+        .env("GIT_COMMITTER_NAME", GIT_USER_NAME)
+        .env("GIT_COMMITTER_EMAIL", GIT_USER_EMAIL)
+        .env("GIT_COMMITTER_DATE", GIT_DATE)
+        .env("NO_COLOR", "1")
+        .env("TZ", "UTC")
+        .env("LANG", "C");
+}
+
+/// The `HOME` of every command [`hermetic`] prepares: one empty folder per test process,
+/// under cargo's `target/tmp` (nothing writes into it: git's global config is `/dev/null`).
+fn test_home() -> &'static Path {
+    static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
+    HOME.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("home-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .expect("create the tests' HOME")
+    })
+    .path()
 }
 
 fn instance_dir() -> tempfile::TempDir {

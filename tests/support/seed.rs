@@ -148,11 +148,24 @@ pub fn all_collections(instance: &DirectusInstance) {
 }
 
 /// How many activity rows the instance has: a push that changes nothing writes none.
+#[track_caller]
 pub fn activity_count(instance: &DirectusInstance) -> u64 {
-    let result = instance.get("/activity?aggregate[count]=id");
+    activity_count_where(instance, "")
+}
+
+/// How many activity rows match `filter`, query parameters such as
+/// `filter[action][_eq]=update&filter[collection][_eq]=directus_operations` (empty: all rows).
+#[track_caller]
+pub fn activity_count_where(instance: &DirectusInstance, filter: &str) -> u64 {
+    let separator = if filter.is_empty() { "" } else { "&" };
+    let result = instance.get(&format!("/activity?aggregate[count]=id{separator}{filter}"));
     let count = &result[0]["count"]["id"];
-    count
+    // A number, or a string on databases whose count is a bigint.
+    match count
         .as_u64()
         .or_else(|| count.as_str().and_then(|s| s.parse().ok()))
-        .unwrap_or_else(|| panic!("unexpected aggregate answer: {result}"))
+    {
+        Some(count) => count,
+        None => panic!("unexpected aggregate answer: {result}"),
+    }
 }

@@ -24,25 +24,6 @@ pub fn init(debug: bool) {
     let _ = tracing::subscriber::set_global_default(subscriber.with(filter));
 }
 
-/// A progress bar on stderr for long work; invisible when stderr is not a terminal, so logs
-/// and CI output stay clean.
-pub fn progress(total: u64, message: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(total),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    if !std::io::stderr().is_terminal() {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
-            .expect("the template is valid")
-            .progress_chars("=> "),
-    );
-    bar.set_message(message.to_string());
-    bar
-}
-
 /// `message` for info, `warning: message` / `error: message` / `debug: message` otherwise:
 /// the output reads like a CLI's, not like a server log.
 struct PlainFormat {

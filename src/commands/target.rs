@@ -1,0 +1,113 @@
+//! The instance a command talks to, and the one comparison of a dump with it that diff, push,
+//! status and the drift guard all use.
+
+use super::CommandError;
+use crate::collections::{self, CollectionSpec};
+use crate::config::Options;
+use crate::directus::{Client, DirectusError, Me, Request, ServerInfo};
+use crate::dump::Dump;
+use crate::idmap::{IdMapMode, IdMapOwner, IdMapStore};
+use crate::instance::Instance;
+use crate::plan::{Plan, build_collections};
+use reqwest::Method;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// An authenticated client to an instance whose version was checked, and the owner of its id
+/// map for this run.
+pub struct Target {
+    pub client: Client,
+    pub server: ServerInfo,
+    pub me: Me,
+    pub ids: IdMapOwner,
+    /// What `onQuery` hooks made of each collection's query; every read uses it.
+    pub queries: HashMap<&'static str, Value>,
+}
+
+/// A plan and the live state it was computed from.
+pub struct Comparison {
+    pub plan: Plan,
+    pub instance: Instance,
+}
+
+impl Target {
+    /// Logs in, checks that the server is a Directus 10 (unless `force`), clears its caches so
+    /// that every read sees the current configuration, and finds where it keeps SyncIds.
+    pub async fn connect(
+        options: &Options,
+        force: bool,
+        id_map: IdMapMode,
+    ) -> Result<Target, CommandError> {
+        let client = Client::new(options.url()?, options.credentials()?)?;
+        let server = client.server_info().await?;
+        if server.major() != Some(10) {
+            if !force {
+                return Err(DirectusError::UnsupportedVersion {
+                    version: server.version,
+                }
+                .into());
+            }
+            tracing::warn!(
+                "Directus {} is not 10.x; continuing because of --force",
+                server.version
+            );
+        }
+        tracing::debug!(
+            "connected to Directus {} at {}",
+            server.version,
+            client.base_url()
+        );
+        let clear_cache =
+            client.json(Request::new(Method::POST, "/utils/cache/clear").query("system", "true"));
+        let select_store = async {
+            IdMapStore::select(&client, id_map)
+                .await
+                .map_err(CommandError::from)
+        };
+        let clear_and_ask =
+            async { Ok::<_, CommandError>(tokio::try_join!(clear_cache, client.me())?) };
+        let ((_, me), store) = tokio::try_join!(clear_and_ask, select_store)?;
+        tracing::debug!("SyncIds are kept in {}", store.describe());
+        let placeholder = collections::runner_placeholder(me.role.as_deref());
+        let ids = IdMapOwner::new(store, placeholder, collections::names());
+        Ok(Target {
+            client,
+            server,
+            me,
+            ids,
+            queries: HashMap::new(),
+        })
+    }
+
+    /// The live state of `specs`, each read with its `onQuery` query.
+    pub async fn read(&self, specs: &[&'static CollectionSpec]) -> Result<Instance, DirectusError> {
+        Instance::read(&self.client, specs, &self.ids, &self.queries).await
+    }
+
+    /// What a push of `dump` would change: Directus' schema diff and the item plan, from one
+    /// fresh read of the instance.
+    pub async fn compare(&self, dump: &Dump, force: bool) -> Result<Comparison, CommandError> {
+        let specs: Vec<_> = dump.collections.iter().map(|(spec, _)| *spec).collect();
+        let schema = async {
+            match &dump.snapshot {
+                Some(snapshot) => snapshot.diff(&self.client, force).await,
+                None => Ok(None),
+            }
+        };
+        let (schema, instance) = tokio::try_join!(schema, self.read(&specs))?;
+        let items = dump
+            .collections
+            .iter()
+            .map(|(spec, items)| (spec.name, items.clone()))
+            .collect();
+        let (collections, unresolved) = build_collections(&specs, &items, &instance);
+        let mut plan = Plan {
+            schema,
+            collections,
+            unresolved,
+            data_loss: Vec::new(),
+        };
+        plan.data_loss = crate::plan::loss::assess(&self.client, &plan).await?;
+        Ok(Comparison { plan, instance })
+    }
+}

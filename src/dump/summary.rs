@@ -1,0 +1,210 @@
+//! What changed between two dumps, as a commit's summary line says it.
+
+use super::Dump;
+use crate::json::json_equal;
+use crate::snapshot::{PARTS, Snapshot};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt;
+
+/// Items to create, update and delete; the summary line `N to create, N to update, N to delete`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Counts {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+}
+
+impl Counts {
+    pub fn total(&self) -> usize {
+        self.create + self.update + self.delete
+    }
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Counts) {
+        self.create += other.create;
+        self.update += other.update;
+        self.delete += other.delete;
+    }
+}
+
+/// Per collection, then per schema part, what a new dump adds, changes and removes.
+#[derive(Debug, Default, PartialEq)]
+pub struct Summary {
+    pub collections: Vec<(&'static str, Counts)>,
+    pub schema: Vec<(&'static str, Counts)>,
+    pub specs_changed: bool,
+}
+
+impl Summary {
+    /// `old` is `None` for a first pull.
+    pub fn between(old: Option<&Dump>, new: &Dump) -> Summary {
+        let empty = Dump::default();
+        let old = old.unwrap_or(&empty);
+        let collections = new
+            .collections
+            .iter()
+            .map(|(spec, items)| {
+                let key = |item: &Value| item.get("_syncId")?.as_str().map(str::to_string);
+                (spec.name, count(old.items(spec.name), items, key))
+            })
+            .filter(|(_, counts)| counts.total() > 0)
+            .collect();
+        let schema = match &new.snapshot {
+            Some(snapshot) => schema_counts(old.snapshot.as_ref(), snapshot),
+            None => Vec::new(),
+        };
+        Summary {
+            collections,
+            schema,
+            specs_changed: new.specs.is_some() && new.specs != old.specs,
+        }
+    }
+}
+
+fn count(old: &[Value], new: &[Value], key: impl Fn(&Value) -> Option<String>) -> Counts {
+    let index = |items: &[Value]| -> HashMap<String, Value> {
+        items
+            .iter()
+            .filter_map(|item| Some((key(item)?, item.clone())))
+            .collect()
+    };
+    let (old, new) = (index(old), index(new));
+    Counts {
+        create: new.keys().filter(|k| !old.contains_key(*k)).count(),
+        update: new
+            .iter()
+            .filter(|(k, v)| old.get(*k).is_some_and(|o| !json_equal(o, v)))
+            .count(),
+        delete: old.keys().filter(|k| !new.contains_key(*k)).count(),
+    }
+}
+
+fn schema_counts(old: Option<&Snapshot>, new: &Snapshot) -> Vec<(&'static str, Counts)> {
+    let key = |item: &Value| {
+        let collection = item.get("collection")?.as_str()?;
+        Some(match item.get("field").and_then(Value::as_str) {
+            Some(field) => format!("{collection}.{field}"),
+            None => collection.to_string(),
+        })
+    };
+    PARTS
+        .iter()
+        .map(|part| {
+            let before = old.map(|s| s.part(part)).unwrap_or_default();
+            (*part, count(before, new.part(part), key))
+        })
+        .filter(|(_, counts)| counts.total() > 0)
+        .collect()
+}
+
+impl fmt::Display for Summary {
+    /// `+1 roles, ~3 permissions, -1 flows, schema 2 fields`; many collections at once (a first
+    /// pull) as totals: `+120 ~3 items, schema 30 collections`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let signed = |counts: &Counts| -> Vec<(char, usize)> {
+            [
+                ('+', counts.create),
+                ('~', counts.update),
+                ('-', counts.delete),
+            ]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .collect()
+        };
+        let mut parts: Vec<String> = self
+            .collections
+            .iter()
+            .flat_map(|(name, counts)| {
+                signed(counts)
+                    .into_iter()
+                    .map(move |(sign, n)| format!("{sign}{n} {name}"))
+            })
+            .collect();
+        if parts.len() > 6 {
+            let mut total = Counts::default();
+            self.collections.iter().for_each(|(_, c)| total += *c);
+            let totals: Vec<String> = signed(&total)
+                .into_iter()
+                .map(|(sign, n)| format!("{sign}{n}"))
+                .collect();
+            parts = vec![format!("{} items", totals.join(" "))];
+        }
+        let kinds: Vec<String> = self
+            .schema
+            .iter()
+            .map(|(kind, counts)| {
+                let n = counts.total();
+                let noun = if n == 1 {
+                    kind.trim_end_matches('s')
+                } else {
+                    kind
+                };
+                format!("{n} {noun}")
+            })
+            .collect();
+        if !kinds.is_empty() {
+            parts.push(format!("schema {}", kinds.join(", ")));
+        }
+        if parts.is_empty() && self.specs_changed {
+            parts.push("specs".into());
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collections::spec;
+    use crate::specs::Specs;
+    use serde_json::json;
+
+    fn dump(roles: Value, fields: Value, relations: Value, specs: &str) -> Dump {
+        Dump {
+            snapshot: Some(Snapshot(json!({"version": 1, "collections": [],
+                                            "fields": fields, "relations": relations}))),
+            collections: vec![(spec("roles").unwrap(), roles.as_array().unwrap().clone())],
+            specs: Some(Specs {
+                item_graphql: specs.into(),
+                system_graphql: String::new(),
+                openapi: String::new(),
+            }),
+        }
+    }
+
+    #[test]
+    fn counts_items_by_sync_id_and_schema_entries_by_kind() {
+        let old = dump(
+            json!([{"_syncId": "a", "name": "A"}, {"_syncId": "b", "name": "B"}]),
+            json!([{"collection": "articles", "field": "body"}]),
+            json!([]),
+            "a",
+        );
+        let new = dump(
+            json!([{"_syncId": "a", "name": "A2"}, {"_syncId": "c", "name": "C"}]),
+            json!([{"collection": "articles", "field": "title"}]),
+            json!([{"collection": "articles", "field": "author"}]),
+            "b",
+        );
+        assert_eq!(
+            Summary::between(Some(&old), &new).to_string(),
+            "+1 roles, ~1 roles, -1 roles, schema 2 fields, 1 relation"
+        );
+        let specs_only = dump(
+            json!([{"_syncId": "a", "name": "A"}, {"_syncId": "b", "name": "B"}]),
+            json!([{"collection": "articles", "field": "body"}]),
+            json!([]),
+            "changed",
+        );
+        assert_eq!(
+            Summary::between(Some(&old), &specs_only).to_string(),
+            "specs"
+        );
+        assert_eq!(
+            Summary::between(None, &old).to_string(),
+            "+2 roles, schema 1 field"
+        );
+    }
+}
