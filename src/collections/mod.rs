@@ -123,6 +123,8 @@ pub enum NaturalKey {
 #[derive(Debug)]
 pub struct CollectionSpec {
     pub name: &'static str,
+    /// Directus' own name of the collection (`GET /fields/<table>`).
+    pub table: &'static str,
     pub endpoint: &'static str,
     /// Removed from pulled items and from live items before comparing.
     pub ignored_fields: &'static [&'static str],
@@ -154,6 +156,12 @@ pub struct CollectionSpec {
     /// Users belong to items of this collection through `(endpoint, field)`: deleting such an
     /// item (a role) takes it from them, which git cannot give back.
     pub members: Option<(&'static str, &'static str)>,
+    /// Fields (in dump form: relations as SyncIds) that name the same item across SyncIds. A
+    /// tracked live item the dump no longer has and a dump item the instance does not have
+    /// yet that agree on them, each the only one with these values on its side, are one
+    /// item whose SyncId changed: it is updated in place, never deleted and created again
+    /// (deleting a role suspends its users). Empty: SyncIds alone say which item is which.
+    pub identity: &'static [&'static str],
 }
 
 const AUDIT: [&str; 2] = ["date_created", "user_created"];
@@ -176,6 +184,7 @@ const fn deferrable(path: &'static [&'static str], target: &'static str) -> Rela
 
 const BASE: CollectionSpec = CollectionSpec {
     name: "",
+    table: "",
     endpoint: "",
     ignored_fields: &AUDIT,
     relations: &[],
@@ -191,6 +200,7 @@ const BASE: CollectionSpec = CollectionSpec {
     merged_duplicates: false,
     runner_placeholder: None,
     members: None,
+    identity: &[],
 };
 
 /// In push order: every collection comes after the collections its relations point to
@@ -199,14 +209,17 @@ const BASE: CollectionSpec = CollectionSpec {
 pub static COLLECTIONS: [CollectionSpec; 10] = [
     CollectionSpec {
         name: "roles",
+        table: "directus_roles",
         endpoint: "/roles",
         ignored_fields: &["users"],
         runner_placeholder: Some(ADMIN_ROLE_SYNC_ID),
         members: Some(("/users", "role")),
+        identity: &["name"],
         ..BASE
     },
     CollectionSpec {
         name: "folders",
+        table: "directus_folders",
         endpoint: "/folders",
         ignored_fields: &[],
         relations: &[deferrable(&["parent"], "folders")],
@@ -215,14 +228,17 @@ pub static COLLECTIONS: [CollectionSpec; 10] = [
     },
     CollectionSpec {
         name: "translations",
+        table: "directus_translations",
         endpoint: "/translations",
         ignored_fields: &[],
         label: Label::Translation,
         update_first: &["key"],
+        identity: &["language", "key"],
         ..BASE
     },
     CollectionSpec {
         name: "flows",
+        table: "directus_flows",
         endpoint: "/flows",
         ignored_fields: &["date_created", "user_created", "operations"],
         relations: &[deferrable(&["operation"], "operations")],
@@ -231,6 +247,7 @@ pub static COLLECTIONS: [CollectionSpec; 10] = [
     },
     CollectionSpec {
         name: "operations",
+        table: "directus_operations",
         endpoint: "/operations",
         relations: &[
             relation(&["flow"], "flows"),
@@ -240,10 +257,12 @@ pub static COLLECTIONS: [CollectionSpec; 10] = [
         ],
         sort: SortKey::OperationKey,
         unique_links: &["resolve", "reject"],
+        identity: &["flow", "key"],
         ..BASE
     },
     CollectionSpec {
         name: "permissions",
+        table: "directus_permissions",
         endpoint: "/permissions",
         ignored_fields: &[],
         relations: &[relation(&["role"], "roles")],
@@ -253,10 +272,12 @@ pub static COLLECTIONS: [CollectionSpec; 10] = [
         natural_key: NaturalKey::Fields(&["role", "collection", "action"]),
         id_fields: "id,role,collection,action",
         merged_duplicates: true,
+        identity: &["role", "collection", "action"],
         ..BASE
     },
     CollectionSpec {
         name: "presets",
+        table: "directus_presets",
         endpoint: "/presets",
         ignored_fields: &["user"],
         relations: &[relation(&["role"], "roles")],
@@ -268,18 +289,21 @@ pub static COLLECTIONS: [CollectionSpec; 10] = [
     },
     CollectionSpec {
         name: "dashboards",
+        table: "directus_dashboards",
         endpoint: "/dashboards",
         ignored_fields: &["date_created", "user_created", "panels"],
         ..BASE
     },
     CollectionSpec {
         name: "panels",
+        table: "directus_panels",
         endpoint: "/panels",
         relations: &[relation(&["dashboard"], "dashboards")],
         ..BASE
     },
     CollectionSpec {
         name: "settings",
+        table: "directus_settings",
         endpoint: "/settings",
         ignored_fields: &[
             "project_logo",
@@ -329,29 +353,34 @@ impl CollectionSpec {
         }
     }
 
-    /// The diff label of an item (already in dump form). `role_name` resolves role SyncIds.
-    pub fn label(&self, item: &Value, role_name: &dyn Fn(&str) -> Option<String>) -> String {
+    /// The diff label of an item (already in dump form). `names(target, sync_id)` names the
+    /// item `sync_id` of the collection `target` a relation points at (a role's name).
+    pub fn label(&self, item: &Value, names: &dyn Fn(&str, &str) -> Option<String>) -> String {
         let text = |field: &str| match item.get(field) {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Null) | None => String::new(),
             Some(other) => other.to_string(),
         };
+        // The item a relation field points at, by name when `names` knows it, else by SyncId.
+        let target = |field: &str, none: &str| match item.get(field) {
+            Some(Value::String(id)) => self
+                .relations
+                .iter()
+                .find(|relation| relation.path == [field])
+                .and_then(|relation| names(relation.target, id))
+                .unwrap_or_else(|| id.clone()),
+            _ => none.to_string(),
+        };
         match self.label {
             Label::Field(field) => format!("{:?}", text(field)),
             Label::Permission => {
-                let role = match item.get("role") {
-                    Some(Value::String(id)) => role_name(id).unwrap_or_else(|| id.clone()),
-                    _ => "public".to_string(),
-                };
+                let role = target("role", "public");
                 format!("{role} {}.{}", text("collection"), text("action"))
             }
             Label::Translation => format!("{} {:?}", text("language"), text("key")),
             Label::Preset => {
                 let name = text("bookmark");
-                let scope = match item.get("role") {
-                    Some(Value::String(id)) => role_name(id).unwrap_or_else(|| id.clone()),
-                    _ => "global".to_string(),
-                };
+                let scope = target("role", "global");
                 match name.is_empty() {
                     true => format!("{scope} {}", text("collection")),
                     false => format!("{scope} {} {name:?}", text("collection")),
@@ -425,6 +454,24 @@ mod tests {
     }
 
     #[test]
+    fn identity_relations_point_backwards_in_push_order() {
+        // The plan finds SyncId moves collection by collection in push order: an identity
+        // field that is a relation must see the moves of its target's collection already.
+        for (index, spec) in COLLECTIONS.iter().enumerate() {
+            for field in spec.identity {
+                let Some(relation) = spec.relations.iter().find(|r| r.path == [*field]) else {
+                    continue;
+                };
+                let target = COLLECTIONS
+                    .iter()
+                    .position(|s| s.name == relation.target)
+                    .unwrap();
+                assert!(target < index, "{}.{field}", spec.name);
+            }
+        }
+    }
+
+    #[test]
     fn permissions_sort_like_locale_compare() {
         let spec = spec("permissions").unwrap();
         let mut items = vec![
@@ -442,7 +489,9 @@ mod tests {
 
     #[test]
     fn labels() {
-        let roles = |id: &str| (id == "r1").then(|| "Editor".to_string());
+        let roles = |target: &str, id: &str| {
+            (target == "roles" && id == "r1").then(|| "Editor".to_string())
+        };
         let permission = json!({"role": "r1", "collection": "articles", "action": "read"});
         assert_eq!(
             spec("permissions").unwrap().label(&permission, &roles),

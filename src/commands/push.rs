@@ -76,6 +76,13 @@ fn consent_to_data_loss(context: &Context, plan: &Plan) -> Result<(), CommandErr
 }
 
 fn refuse_unresolved(plan: &Plan) -> Result<(), CommandError> {
+    if !plan.invalid.is_empty() {
+        return Err(CommandError::user(format!(
+            "the dump holds {} values the instance would not keep; nothing was changed",
+            plan.invalid.len()
+        ))
+        .hint("fix the items listed above with '!' in the dump"));
+    }
     if plan.unresolved.is_empty() {
         return Ok(());
     }
@@ -99,6 +106,9 @@ async fn converge(
     let limit = context.options.max_push_retries;
     let mut round = 1;
     let mut total = Applied::default();
+    // A remainder seen before means the rounds go in circles: no more round will help.
+    let mut seen = std::collections::HashSet::new();
+    seen.insert(comparison.plan.render_text(false));
     loop {
         let Comparison { plan, instance } = &comparison;
         let progress = ui::Progress::new(plan.steps(), "pushing");
@@ -121,12 +131,13 @@ async fn converge(
         })?;
         tracing::info!("applied: {applied}");
         total += applied;
+        target.clear_cache().await?;
         let after = target.compare(dump, args.force).await?;
         if after.plan.is_empty() {
             return Ok(());
         }
         let remaining = after.plan.render_text(false);
-        if remaining == plan.render_text(false) || (limit != 0 && round >= limit) {
+        if !seen.insert(remaining.clone()) || (limit != 0 && round >= limit) {
             return Err(CommandError::user(format!(
                 "the instance still differs from the dump after {round} rounds:\n{}",
                 remaining.trim_end()
@@ -265,7 +276,7 @@ fn untracked_lines(context: &Context, drift: &Comparison, live: &Comparison) -> 
                 lines.push(format!(
                     "+ {} {}: created on the instance",
                     spec.name,
-                    spec.label(&dumped, &|sync_id| instance.name_of("roles", sync_id))
+                    spec.label(&dumped, &|target, id| instance.name_of(target, id))
                 ));
             }
         }

@@ -8,7 +8,7 @@ use crate::directus::{Client, DirectusError, Me, Request, ServerInfo};
 use crate::dump::Dump;
 use crate::idmap::{IdMapMode, IdMapOwner, IdMapStore};
 use crate::instance::Instance;
-use crate::plan::{Plan, build_collections};
+use crate::plan::{FieldTypes, Plan, build_collections};
 use reqwest::Method;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -22,6 +22,12 @@ pub struct Target {
     pub ids: IdMapOwner,
     /// What `onQuery` hooks made of each collection's query; every read uses it.
     pub queries: HashMap<&'static str, Value>,
+}
+
+async fn clear_cache(client: &Client) -> Result<Value, DirectusError> {
+    client
+        .json(Request::new(Method::POST, "/utils/cache/clear").query("system", "true"))
+        .await
 }
 
 /// A plan and the live state it was computed from.
@@ -57,8 +63,7 @@ impl Target {
             server.version,
             client.base_url()
         );
-        let clear_cache =
-            client.json(Request::new(Method::POST, "/utils/cache/clear").query("system", "true"));
+        let clear_cache = clear_cache(&client);
         let select_store = async {
             IdMapStore::select(&client, id_map)
                 .await
@@ -79,6 +84,42 @@ impl Target {
         })
     }
 
+    /// Forgets what Directus cached: with `CACHE_ENABLED` (and no auto purge) a read after our
+    /// own writes would otherwise see the state before them.
+    pub async fn clear_cache(&self) -> Result<(), DirectusError> {
+        clear_cache(&self.client).await.map(|_| ())
+    }
+
+    /// The fields (and their types) of the collections a plan creates or updates items in:
+    /// one request per such collection, none for a plan without writes.
+    async fn field_types(
+        &self,
+        changes: &[crate::plan::CollectionChanges],
+    ) -> Result<HashMap<&'static str, FieldTypes>, DirectusError> {
+        let written = changes.iter().filter(|c| {
+            c.items
+                .iter()
+                .any(|i| !matches!(i.action, crate::plan::Action::Delete { .. }))
+        });
+        let reads = written.map(|c| async move {
+            let path = crate::directus::path(&["fields", c.spec.table])?;
+            let fields = self.client.get_list(path).await?;
+            let types: FieldTypes = fields
+                .iter()
+                .filter_map(|f| {
+                    let name = f.get("field")?.as_str()?.to_string();
+                    let kind = f.get("type")?.as_str().unwrap_or("unknown").to_string();
+                    Some((name, kind))
+                })
+                .collect();
+            Ok::<_, DirectusError>((c.spec.name, types))
+        });
+        Ok(futures::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
     /// The live state of `specs`, each read with its `onQuery` query.
     pub async fn read(&self, specs: &[&'static CollectionSpec]) -> Result<Instance, DirectusError> {
         Instance::read(&self.client, specs, &self.ids, &self.queries).await
@@ -95,16 +136,14 @@ impl Target {
             }
         };
         let (schema, instance) = tokio::try_join!(schema, self.read(&specs))?;
-        let items = dump
-            .collections
-            .iter()
-            .map(|(spec, items)| (spec.name, items.clone()))
-            .collect();
-        let (collections, unresolved) = build_collections(&specs, &items, &instance);
+        let (collections, unresolved) = build_collections(&specs, dump, &instance);
+        let types = self.field_types(&collections).await?;
+        let invalid = crate::plan::check_values(&collections, &types);
         let mut plan = Plan {
             schema,
             collections,
             unresolved,
+            invalid,
             data_loss: Vec::new(),
         };
         plan.data_loss = crate::plan::loss::assess(&self.client, &plan).await?;

@@ -57,6 +57,20 @@ impl DirectusError {
             DirectusError::Api { message, .. } if message.contains("bypass this check") => {
                 Some("pass --force to compare or push across Directus versions or database vendors")
             }
+            DirectusError::Api { .. } if self.batch_limit().is_some() => Some(
+                "one item of this request changes more items than the instance's MAX_BATCH_MUTATION \
+                 allows (nested relations count): raise MAX_BATCH_MUTATION on the server",
+            ),
+            DirectusError::Api { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS => Some(
+                "the instance's rate limiter (RATE_LIMITER_*) kept refusing requests for about a \
+                 minute: try again later, or raise RATE_LIMITER_POINTS on the server",
+            ),
+            DirectusError::Api { status, .. } if *status == StatusCode::SERVICE_UNAVAILABLE => {
+                Some(
+                    "Directus stayed overloaded for about a minute (its PRESSURE_LIMITER_*): try \
+                     again later",
+                )
+            }
             DirectusError::Api { status, .. } if status.is_server_error() => {
                 Some("Directus failed on its side; its server log says why")
             }
@@ -70,6 +84,27 @@ impl DirectusError {
             DirectusError::Api { code, .. } => code.as_deref(),
             _ => None,
         }
+    }
+
+    /// The `MAX_BATCH_MUTATION` a refusal names: Directus answers a batch above it with
+    /// HTTP 400 `INVALID_PAYLOAD` "Invalid payload. Exceeded max batch mutation limit of N.".
+    pub fn batch_limit(&self) -> Option<usize> {
+        const PREFIX: &str = "max batch mutation limit of ";
+        let DirectusError::Api {
+            status, message, ..
+        } = self
+        else {
+            return None;
+        };
+        if *status != StatusCode::BAD_REQUEST {
+            return None;
+        }
+        let start = message.to_ascii_lowercase().find(PREFIX)? + PREFIX.len();
+        let digits: String = message[start..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
     }
 
     pub fn status(&self) -> Option<StatusCode> {

@@ -156,6 +156,7 @@ impl Executor<'_> {
                 .await?;
             tracing::info!("removed {} dangling id-map rows", dangling.len());
         }
+        self.move_sync_ids(plan).await?;
 
         let mut follow_ups = Vec::new();
         for changes in &plan.collections {
@@ -204,6 +205,37 @@ impl Executor<'_> {
             .forget(self.client, rows)
             .await
             .map_err(self.fail(step))
+    }
+
+    /// Items the dump names by a new SyncId keep their local id: the old row goes, the new
+    /// one comes, for every collection before any item is written, so that every payload
+    /// resolves the new SyncIds. A push stopped after this converges on the next run, which
+    /// finds the items tracked under their new SyncIds.
+    async fn move_sync_ids(&mut self, plan: &Plan) -> Result<(), ApplyError> {
+        let mut old_rows = Vec::new();
+        let mut new_rows = Vec::new();
+        for changes in &plan.collections {
+            for change in &changes.items {
+                if let Action::Update {
+                    local_id,
+                    moved_from: Some(old),
+                    ..
+                } = &change.action
+                {
+                    old_rows.push(row(changes.spec, old, local_id));
+                    new_rows.push(row(changes.spec, &change.sync_id, local_id));
+                }
+            }
+        }
+        if old_rows.is_empty() {
+            return Ok(());
+        }
+        let step = "moving SyncIds";
+        // The old row first: the extension's table allows one row per local id.
+        self.remove_rows(&old_rows, step).await?;
+        self.insert_rows(new_rows, step).await?;
+        tracing::info!("moved {} items to their new SyncIds", old_rows.len());
+        Ok(())
     }
 
     /// When to write the unique links (operations' `resolve`, `reject`) so that no target is
@@ -426,6 +458,7 @@ impl Executor<'_> {
                 local_id,
                 changes: fields,
                 adopt,
+                moved_from,
             } = &change.action
             else {
                 continue;
@@ -434,6 +467,11 @@ impl Executor<'_> {
                 adopted.push(row(spec, &change.sync_id, local_id));
             }
             if fields.is_empty() {
+                if moved_from.is_some() {
+                    // Only its SyncId changed, which `move_sync_ids` wrote.
+                    self.applied.updated += 1;
+                    self.progress.advance(1);
+                }
                 continue;
             }
             let split = fields.len() > 1

@@ -1,82 +1,286 @@
 //! Compares dump items with live items, collection by collection.
+//!
+//! Two passes: first every collection's dump items are matched with live items (by SyncId, by
+//! natural key, or by identity when only the SyncId changed), in push order, so that the
+//! SyncIds that move are known; then the field changes and references are found with the id
+//! map as it will be once those SyncIds moved.
 
-use super::{Action, CollectionChanges, FieldChange, ItemChange, json_equal};
-use crate::collections::{ADMIN_ROLE_SYNC_ID, CollectionSpec, NaturalKey};
+use super::{Action, CollectionChanges, FieldChange, ItemChange};
+use crate::collections::{CollectionSpec, Label, NaturalKey};
+use crate::dump::Dump;
+use crate::idmap::IdMap;
 use crate::instance::{Instance, LiveItem};
+use crate::json::json_equal;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-
-/// The dump's items per collection name (only the collections of this run).
-pub type DumpItems = HashMap<&'static str, Vec<Value>>;
 
 /// Per collection (in the order of `specs`): what to create, update and delete so that the
 /// instance matches the dump, plus the references nothing satisfies.
 pub fn build_collections(
     specs: &[&'static CollectionSpec],
-    dump: &DumpItems,
+    dump: &Dump,
     instance: &Instance,
 ) -> (Vec<CollectionChanges>, Vec<String>) {
-    let role_names = role_names(dump, instance);
-    let role_name = |sync_id: &str| role_names.get(sync_id).cloned();
+    let mut id_map = Cow::Borrowed(&instance.id_map);
+    let matchings: Vec<Matching> = specs
+        .iter()
+        .map(|spec| {
+            let matching = match_items(spec, dump.items(spec.name), instance, &id_map);
+            for (index, target) in matching.targets.iter().enumerate() {
+                if let Some((live, How::Moved(old))) = target {
+                    let new = dump.items(spec.name)[index]["_syncId"]
+                        .as_str()
+                        .unwrap_or_default();
+                    let local = &matching.live[*live].local_id;
+                    let id_map = id_map.to_mut();
+                    id_map.remove(spec.name, old);
+                    id_map.insert(spec.name, new, local);
+                }
+            }
+            matching
+        })
+        .collect();
+    let names = Names::of(dump, instance);
+    let names = |target: &str, sync_id: &str| names.get(target, sync_id);
     let mut unresolved = Vec::new();
     let changes = specs
         .iter()
-        .map(|spec| {
-            let items = dump.get(spec.name).map(Vec::as_slice).unwrap_or_default();
-            let changes = compare_collection(spec, items, instance, &role_name);
-            unresolved.extend(check_references(spec, &changes.items, dump, instance));
+        .zip(matchings)
+        .map(|(spec, matching)| {
+            let items = dump.items(spec.name);
+            let changes = compare_collection(spec, items, matching, instance, &id_map, &names);
+            unresolved.extend(check_references(
+                spec,
+                &changes.items,
+                dump,
+                instance,
+                &id_map,
+            ));
             changes
         })
         .collect();
     (changes, unresolved)
 }
 
-fn compare_collection(
+/// How a dump item found its live item.
+#[derive(Debug, Clone, PartialEq)]
+enum How {
+    /// By its SyncId.
+    Tracked,
+    /// An untracked live item with the same natural key, taken over.
+    Adopted,
+    /// A tracked live item with the same identity whose SyncId (`old`) the dump dropped.
+    Moved(String),
+}
+
+/// The dump items of one collection matched with its live items.
+struct Matching {
+    live: Vec<LiveItem>,
+    /// Per dump item (in dump order): its live item (index into `live`), or `None` (create).
+    targets: Vec<Option<(usize, How)>>,
+    /// Tracked live items no dump item stands for (indexes into `live`, in live order).
+    deletes: Vec<usize>,
+}
+
+fn match_items(
     spec: &'static CollectionSpec,
     dump_items: &[Value],
     instance: &Instance,
-    role_name: &dyn Fn(&str) -> Option<String>,
-) -> CollectionChanges {
+    id_map: &IdMap,
+) -> Matching {
     let live = instance.live_items(spec);
-    let live_ids: HashSet<&str> = live.iter().map(|l| l.local_id.as_str()).collect();
+    let tracked: HashMap<&str, usize> = live
+        .iter()
+        .enumerate()
+        .filter_map(|(index, l)| Some((l.sync_id.as_deref()?, index)))
+        .collect();
+    let mut untracked: Vec<usize> = (0..live.len())
+        .filter(|index| live[*index].sync_id.is_none())
+        .collect();
+    // Untracked items are also taken over by a unique identity (a role's name): a push killed
+    // between forgetting a moved SyncId and recording the new one left the item untracked.
+    let untracked_identity = |index: usize| {
+        let item = spec.to_dump(&live[index].raw, "", id_map);
+        identity_key(spec, &item)
+    };
+    let untracked_keys: Vec<(usize, Option<String>)> = untracked
+        .iter()
+        .map(|index| (*index, untracked_identity(*index)))
+        .filter(|_| !spec.identity.is_empty())
+        .collect();
+    let untracked_counts = counts(untracked_keys.iter().filter_map(|(_, k)| k.as_ref()));
+    let dump_keys: Vec<Option<String>> = dump_items
+        .iter()
+        .map(|item| identity_key(spec, item))
+        .collect();
+    let dump_counts = counts(dump_keys.iter().flatten());
+    let mut targets = Vec::new();
+    for (item, key) in dump_items.iter().zip(&dump_keys) {
+        let sync_id = item["_syncId"].as_str().unwrap_or_default();
+        let target = tracked.get(sync_id).map(|index| (*index, How::Tracked));
+        let target = target.or_else(|| {
+            let position = untracked
+                .iter()
+                .position(|l| same_natural_key(spec, item, sync_id, &live[*l], id_map))?;
+            Some((untracked.remove(position), How::Adopted))
+        });
+        let target = target.or_else(|| {
+            let key = key.as_ref().filter(|k| {
+                !spec.identity.is_empty()
+                    && dump_counts.get(k.as_str()) == Some(&1)
+                    && untracked_counts.get(k.as_str()) == Some(&1)
+            })?;
+            let (index, _) = untracked_keys
+                .iter()
+                .find(|(_, k)| k.as_ref() == Some(key))?;
+            let position = untracked.iter().position(|l| l == index)?;
+            Some((untracked.remove(position), How::Adopted))
+        });
+        targets.push(target);
+    }
+    let mut deletes = Vec::new();
+    if spec.deletable {
+        let dump_sync_ids: HashSet<&str> = dump_items
+            .iter()
+            .filter_map(|i| i.get("_syncId").and_then(Value::as_str))
+            .collect();
+        deletes = (0..live.len())
+            .filter(|index| {
+                live[*index]
+                    .sync_id
+                    .as_deref()
+                    .is_some_and(|sync_id| !dump_sync_ids.contains(sync_id))
+            })
+            .collect();
+    }
+    let mut matching = Matching {
+        live,
+        targets,
+        deletes,
+    };
+    find_moves(spec, dump_items, &mut matching, instance, id_map);
+    matching
+}
+
+/// Pairs creates with deletes that are the same item under a new SyncId (see
+/// [`CollectionSpec::identity`]): each pair becomes an update of the live item.
+fn find_moves(
+    spec: &CollectionSpec,
+    dump_items: &[Value],
+    matching: &mut Matching,
+    instance: &Instance,
+    id_map: &IdMap,
+) {
+    if spec.identity.is_empty() || matching.deletes.is_empty() {
+        return;
+    }
+    // The new SyncId must be free: no placeholder, no row of an item that exists.
+    let free = |sync_id: &str| {
+        !sync_id.is_empty()
+            && !instance.id_map.is_placeholder(spec.name, sync_id)
+            && !instance
+                .id_map
+                .local_id(spec.name, sync_id)
+                .is_some_and(|local| instance.exists(spec.name, &local))
+    };
+    let creates: Vec<usize> = (0..dump_items.len())
+        .filter(|index| matching.targets[*index].is_none())
+        .filter(|index| free(dump_items[*index]["_syncId"].as_str().unwrap_or_default()))
+        .collect();
+    if creates.is_empty() {
+        return;
+    }
+    let live_keys: HashMap<usize, String> = (0..matching.live.len())
+        .filter_map(|index| {
+            let live = &matching.live[index];
+            let item = spec.to_dump(&live.raw, live.sync_id.as_deref()?, id_map);
+            Some((index, identity_key(spec, &item)?))
+        })
+        .collect();
+    let dump_keys: Vec<Option<String>> = dump_items
+        .iter()
+        .map(|item| identity_key(spec, item))
+        .collect();
+    let live_counts = counts(live_keys.values());
+    let dump_counts = counts(dump_keys.iter().flatten());
+    for create in creates {
+        let Some(key) = &dump_keys[create] else {
+            continue;
+        };
+        if dump_counts.get(key.as_str()) != Some(&1) || live_counts.get(key.as_str()) != Some(&1) {
+            continue;
+        }
+        let Some(position) = matching
+            .deletes
+            .iter()
+            .position(|live| live_keys.get(live) == Some(key))
+        else {
+            continue;
+        };
+        let live = matching.deletes.remove(position);
+        let old = matching.live[live].sync_id.clone().unwrap_or_default();
+        matching.targets[create] = Some((live, How::Moved(old)));
+    }
+}
+
+/// How often each key occurs.
+fn counts<'a>(keys: impl Iterator<Item = &'a String>) -> HashMap<&'a str, usize> {
+    let mut counts = HashMap::new();
+    keys.for_each(|key| *counts.entry(key.as_str()).or_default() += 1);
+    counts
+}
+
+/// The values of an item's identity fields, as one comparable text; `None` when the item
+/// lacks one of them.
+fn identity_key(spec: &CollectionSpec, item: &Value) -> Option<String> {
+    let values: Option<Vec<Value>> = spec
+        .identity
+        .iter()
+        .map(|field| item.get(*field).cloned())
+        .collect();
+    Some(Value::Array(values?).to_string())
+}
+
+fn compare_collection(
+    spec: &'static CollectionSpec,
+    dump_items: &[Value],
+    matching: Matching,
+    instance: &Instance,
+    id_map: &IdMap,
+    names: &dyn Fn(&str, &str) -> Option<String>,
+) -> CollectionChanges {
     let dangling = instance
         .id_map
         .rows(spec.name)
         .into_iter()
-        .filter(|row| !live_ids.contains(row.local_id.as_str()))
+        .filter(|row| !instance.exists(spec.name, &row.local_id))
         .collect();
-    let tracked: HashMap<&str, &LiveItem> = live
-        .iter()
-        .filter_map(|l| Some((l.sync_id.as_deref()?, l)))
-        .collect();
-    let mut untracked: Vec<&LiveItem> = live.iter().filter(|l| l.sync_id.is_none()).collect();
-    let dump_sync_ids: HashSet<&str> = dump_items
-        .iter()
-        .filter_map(|i| i.get("_syncId").and_then(Value::as_str))
-        .collect();
-
+    let Matching {
+        live,
+        targets,
+        deletes,
+    } = matching;
     let mut items = Vec::new();
-    for item in dump_items {
+    for (item, target) in dump_items.iter().zip(targets) {
         let sync_id = item["_syncId"].as_str().unwrap_or_default().to_string();
-        let label = spec.label(item, role_name);
-        let existing = tracked.get(sync_id.as_str()).copied().map(|l| (l, false));
-        let existing = existing.or_else(|| {
-            let position = untracked
-                .iter()
-                .position(|l| same_natural_key(spec, item, &sync_id, l, instance))?;
-            Some((untracked.remove(position), true))
-        });
-        let action = match existing {
-            Some((live, adopt)) => {
-                let live_item = spec.to_dump(&live.raw, &sync_id, &instance.id_map);
+        let label = spec.label(item, names);
+        let action = match target {
+            Some((index, how)) => {
+                let live = &live[index];
+                let live_item = spec.to_dump(&live.raw, &sync_id, id_map);
                 let changes = field_changes(item, &live_item);
-                if changes.is_empty() && !adopt {
+                if changes.is_empty() && how == How::Tracked {
                     continue;
                 }
                 Action::Update {
                     local_id: live.local_id.clone(),
                     changes,
-                    adopt,
+                    adopt: how == How::Adopted,
+                    moved_from: match how {
+                        How::Moved(old) => Some(old),
+                        _ => None,
+                    },
                 }
             }
             None => Action::Create,
@@ -88,24 +292,18 @@ fn compare_collection(
             action,
         });
     }
-    if spec.deletable {
-        for live in &live {
-            let Some(sync_id) = &live.sync_id else {
-                continue;
-            };
-            if dump_sync_ids.contains(sync_id.as_str()) {
-                continue;
-            }
-            let item = spec.to_dump(&live.raw, sync_id, &instance.id_map);
-            items.push(ItemChange {
-                sync_id: sync_id.clone(),
-                label: spec.label(&item, role_name),
-                item,
-                action: Action::Delete {
-                    local_id: live.local_id.clone(),
-                },
-            });
-        }
+    for index in deletes {
+        let live = &live[index];
+        let sync_id = live.sync_id.clone().unwrap_or_default();
+        let item = spec.to_dump(&live.raw, &sync_id, id_map);
+        items.push(ItemChange {
+            label: spec.label(&item, names),
+            sync_id,
+            item,
+            action: Action::Delete {
+                local_id: live.local_id.clone(),
+            },
+        });
     }
     CollectionChanges {
         spec,
@@ -140,14 +338,14 @@ fn same_natural_key(
     item: &Value,
     sync_id: &str,
     live: &LiveItem,
-    instance: &Instance,
+    id_map: &IdMap,
 ) -> bool {
     match spec.natural_key {
         NaturalKey::None => false,
         NaturalKey::Id => live.local_id == sync_id,
         NaturalKey::Singleton => true,
         NaturalKey::Fields(fields) => {
-            let live_item = spec.to_dump(&live.raw, sync_id, &instance.id_map);
+            let live_item = spec.to_dump(&live.raw, sync_id, id_map);
             fields.iter().all(|field| {
                 json_equal(
                     item.get(*field).unwrap_or(&Value::Null),
@@ -158,37 +356,126 @@ fn same_natural_key(
     }
 }
 
-/// Role names by SyncId, from the dump and from the instance, for labels.
-fn role_names(dump: &super::build::DumpItems, instance: &Instance) -> HashMap<String, String> {
-    let mut names = HashMap::new();
-    names.insert(ADMIN_ROLE_SYNC_ID.to_string(), "admin".to_string());
-    if let Some(spec) = crate::collections::spec("roles") {
-        for live in instance.live_items(spec) {
-            if let (Some(sync_id), Some(name)) =
-                (live.sync_id, live.raw.get("name").and_then(Value::as_str))
-            {
-                names.insert(sync_id, name.to_string());
+/// How labels name the items relations point at: by the label field of the dump's items
+/// (collections labelled by a field), else as the instance names them.
+struct Names<'a> {
+    dump: HashMap<(&'a str, &'a str), &'a str>,
+    instance: &'a Instance,
+}
+
+impl<'a> Names<'a> {
+    fn of(dump: &'a Dump, instance: &'a Instance) -> Names<'a> {
+        let mut names = HashMap::new();
+        for (spec, items) in &dump.collections {
+            let Label::Field(field) = spec.label else {
+                continue;
+            };
+            for item in items {
+                if let (Some(sync_id), Some(name)) = (
+                    item.get("_syncId").and_then(Value::as_str),
+                    item.get(field).and_then(Value::as_str),
+                ) {
+                    names.insert((spec.name, sync_id), name);
+                }
+            }
+        }
+        Names {
+            dump: names,
+            instance,
+        }
+    }
+
+    fn get(&self, target: &str, sync_id: &str) -> Option<String> {
+        match self.dump.get(&(target, sync_id)) {
+            Some(name) => Some(name.to_string()),
+            None => self.instance.name_of(target, sync_id),
+        }
+    }
+}
+
+/// The fields of a collection on the instance with their Directus types (`GET /fields/<c>`).
+pub type FieldTypes = HashMap<String, String>;
+
+/// Values the instance would not keep: a field the collection does not have (an unknown key),
+/// or a value of another kind than the field's type (`true` in a text field: Directus would
+/// store `"1"`). Found before anything is written, instead of after a push that does not
+/// converge. `types`: the fields of the collections with changes, by collection name.
+pub fn check_values(
+    changes: &[CollectionChanges],
+    types: &HashMap<&'static str, FieldTypes>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for collection in changes {
+        let spec = collection.spec;
+        let Some(fields) = types.get(spec.name) else {
+            continue;
+        };
+        for change in &collection.items {
+            let values: Vec<(&String, &Value)> = match &change.action {
+                Action::Create => change
+                    .item
+                    .as_object()
+                    .map(|o| o.iter().collect())
+                    .unwrap_or_default(),
+                Action::Update { changes, .. } => {
+                    changes.iter().map(|c| (&c.field, &c.new)).collect()
+                }
+                Action::Delete { .. } => continue,
+            };
+            for (field, value) in values {
+                if field == "_syncId" {
+                    continue;
+                }
+                let problem = match fields.get(field) {
+                    None => Some(format!("{field:?} is not a field of {}", spec.name)),
+                    Some(kind) if !fits(kind, value) => Some(format!(
+                        "{field:?} holds {} in the dump, but the field is of type {kind}; Directus would not keep it",
+                        shorten(value)
+                    )),
+                    Some(_) => None,
+                };
+                if let Some(problem) = problem {
+                    problems.push(format!("{} {}: {problem}", spec.name, change.label));
+                }
             }
         }
     }
-    for role in dump.get("roles").into_iter().flatten() {
-        if let (Some(sync_id), Some(name)) = (
-            role.get("_syncId").and_then(Value::as_str),
-            role.get("name").and_then(Value::as_str),
-        ) {
-            names.insert(sync_id.to_string(), name.to_string());
+    problems
+}
+
+/// Whether Directus keeps `value` as it is in a field of `kind`.
+fn fits(kind: &str, value: &Value) -> bool {
+    match (kind, value) {
+        (_, Value::Null) => true,
+        ("string" | "text" | "uuid" | "hash" | "timestamp" | "dateTime" | "date" | "time", v) => {
+            v.is_string()
         }
+        ("integer" | "bigInteger" | "float", v) => v.is_number(),
+        // Some databases send decimals as text.
+        ("decimal", v) => v.is_number() || v.is_string(),
+        ("boolean", v) => v.is_boolean(),
+        ("csv", v) => v.is_string() || v.is_array(),
+        _ => true,
     }
-    names
+}
+
+fn shorten(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
 }
 
 /// References in created items and changed fields that neither the instance (through its id
-/// map) nor the dump can satisfy: push refuses to start rather than loop or half-apply.
+/// map once SyncIds moved) nor the dump can satisfy: push refuses to start rather than loop or
+/// half-apply.
 fn check_references(
     spec: &CollectionSpec,
     items: &[ItemChange],
-    dump: &DumpItems,
+    dump: &Dump,
     instance: &Instance,
+    id_map: &IdMap,
 ) -> Vec<String> {
     let mut problems = Vec::new();
     for change in items {
@@ -206,20 +493,16 @@ fn check_references(
             {
                 continue;
             }
-            let in_dump = dump.get(relation.target).is_some_and(|items| {
-                items
-                    .iter()
-                    .any(|i| i.get("_syncId").and_then(Value::as_str) == Some(&sync_id))
-            });
-            let on_instance = instance
-                .id_map
+            let in_dump = dump
+                .items(relation.target)
+                .iter()
+                .any(|i| i.get("_syncId").and_then(Value::as_str) == Some(&sync_id));
+            let on_instance = id_map
                 .local_id(relation.target, &sync_id)
                 .is_some_and(|local| {
                     !instance.items.contains_key(relation.target)
-                        || relation.target == "roles" && sync_id == ADMIN_ROLE_SYNC_ID
-                        || instance.items[relation.target].iter().any(|i| {
-                            i.get("id").and_then(crate::idmap::id_string).as_deref() == Some(&local)
-                        })
+                        || instance.id_map.is_placeholder(relation.target, &sync_id)
+                        || instance.exists(relation.target, &local)
                 });
             if !in_dump && !on_instance {
                 problems.push(format!(

@@ -115,25 +115,29 @@ pub fn link_input(
         .iter()
         .filter_map(|item| item.get("id").and_then(id_string))
         .collect();
-    // Untracked items this push takes over are targets under their SyncId already.
+    // Untracked items this push takes over, and items whose SyncId moves, are targets under
+    // their (new) SyncId already.
     let adopted: HashMap<&str, &str> = changes
         .items
         .iter()
         .filter_map(|change| match &change.action {
             Action::Update {
                 local_id,
-                adopt: true,
+                adopt,
+                moved_from,
                 ..
-            } => Some((change.sync_id.as_str(), local_id.as_str())),
+            } if *adopt || moved_from.is_some() => {
+                Some((change.sync_id.as_str(), local_id.as_str()))
+            }
             _ => None,
         })
         .collect();
     let local = |value: &Value| {
         let sync_id = value.as_str()?;
-        let local = instance
-            .id_map
-            .local_id(spec.name, sync_id)
-            .or_else(|| adopted.get(sync_id).map(|l| l.to_string()))?;
+        let local = match adopted.get(sync_id) {
+            Some(local) => local.to_string(),
+            None => instance.id_map.local_id(spec.name, sync_id)?,
+        };
         live_ids.contains(&local).then_some(local)
     };
     let creates: Vec<&Value> = changes

@@ -107,20 +107,42 @@ fn dropped(plan: &Plan) -> Vec<(String, Option<String>)> {
         .collect();
     let mut out: Vec<(String, Option<String>)> =
         collections.iter().map(|c| (c.clone(), None)).collect();
-    for entry in entries("fields").iter().filter(|e| deleted(e)) {
-        let (Some(collection), Some(field)) = (text(entry, "collection"), text(entry, "field"))
+    for entry in entries("fields") {
+        let (Some(collection), Some(field)) = (text(&entry, "collection"), text(&entry, "field"))
         else {
             continue;
         };
         // Alias fields (o2m, presentation) have no column; a dropped table counts once.
-        let column = entry
-            .pointer("/diff/0/lhs/schema")
-            .is_some_and(|s| !s.is_null());
+        let column = match deleted(&entry) {
+            true => entry
+                .pointer("/diff/0/lhs/schema")
+                .is_some_and(|s| !s.is_null()),
+            false => loses_its_column(&entry),
+        };
         if column && !collections.contains(&collection) {
             out.push((collection, Some(field)));
         }
     }
     out
+}
+
+/// An update of a field that takes its column away: `schema` removed, or set to `null`
+/// (the field becomes an alias and Directus drops the column with its values).
+fn loses_its_column(entry: &Value) -> bool {
+    let records = entry.get("diff").and_then(Value::as_array);
+    records.into_iter().flatten().any(|record| {
+        let path: Vec<&str> = record
+            .get("path")
+            .and_then(Value::as_array)
+            .map(|p| p.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let kind = record.get("kind").and_then(Value::as_str);
+        let had_column = record.get("lhs").is_some_and(|lhs| !lhs.is_null());
+        path == ["schema"]
+            && had_column
+            && (kind == Some("D")
+                || (kind == Some("E") && record.get("rhs").is_some_and(Value::is_null)))
+    })
 }
 
 /// The REST endpoint of a collection's items (`directus_users` is served at `/users`).
@@ -217,4 +239,48 @@ pub async fn assess(client: &Client, plan: &Plan) -> Result<Vec<DataLoss>, Direc
         }
     }
     Ok(losses)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::SchemaDiff;
+
+    fn plan(diff: Value) -> Plan {
+        Plan {
+            schema: Some(SchemaDiff {
+                hash: Value::Null,
+                diff,
+            }),
+            ..Plan::default()
+        }
+    }
+
+    #[test]
+    fn dropped_tables_and_columns_count_aliases_do_not() {
+        let diff = json!({
+            "collections": [
+                {"collection": "old", "diff": [{"kind": "D", "lhs": {"collection": "old", "schema": {"name": "old"}}}]},
+                {"collection": "folder", "diff": [{"kind": "D", "lhs": {"collection": "folder", "schema": null}}]}
+            ],
+            "fields": [
+                {"collection": "old", "field": "id", "diff": [{"kind": "D", "lhs": {"schema": {"name": "id"}}}]},
+                {"collection": "articles", "field": "body", "diff": [{"kind": "D", "lhs": {"schema": {"name": "body"}}}]},
+                {"collection": "articles", "field": "tags", "diff": [{"kind": "D", "lhs": {"schema": null}}]},
+                {"collection": "authors", "field": "name", "diff": [{"kind": "E", "path": ["schema"], "lhs": {"name": "name"}, "rhs": null}]},
+                {"collection": "articles", "field": "rating", "diff": [{"kind": "D", "path": ["schema"], "lhs": {"name": "rating"}}]},
+                {"collection": "articles", "field": "title", "diff": [{"kind": "E", "path": ["schema", "max_length"], "lhs": 255, "rhs": 100}]}
+            ],
+            "relations": []
+        });
+        assert_eq!(
+            dropped(&plan(diff)),
+            [
+                ("old".to_string(), None),
+                ("articles".to_string(), Some("body".to_string())),
+                ("authors".to_string(), Some("name".to_string())),
+                ("articles".to_string(), Some("rating".to_string())),
+            ]
+        );
+    }
 }

@@ -3,7 +3,6 @@
 
 mod apply;
 pub mod build;
-mod compare;
 pub mod links;
 pub mod loss;
 mod progress;
@@ -15,8 +14,7 @@ mod link_tests;
 mod tests;
 
 pub use apply::{Applied, ApplyError};
-pub use build::build_collections;
-pub use compare::json_equal;
+pub use build::{FieldTypes, build_collections, check_values};
 pub use loss::DataLoss;
 pub use progress::Progress;
 
@@ -34,6 +32,8 @@ pub struct Plan {
     pub collections: Vec<CollectionChanges>,
     /// References in the dump that nothing on the instance or in the dump satisfies.
     pub unresolved: Vec<String>,
+    /// Values in the dump that the instance would not keep (push refuses to start).
+    pub invalid: Vec<String>,
     /// What applying the plan would destroy that git cannot give back (push asks first).
     pub data_loss: Vec<DataLoss>,
 }
@@ -70,6 +70,11 @@ pub enum Action {
         /// permission with the same role, collection and action) instead of creating a twin.
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         adopt: bool,
+        /// The SyncId the live item had: the dump names it by another one now (same
+        /// [`CollectionSpec::identity`]), so its id-map row moves instead of the item being
+        /// deleted and created again.
+        #[serde(rename = "movedFrom", skip_serializing_if = "Option::is_none")]
+        moved_from: Option<String>,
     },
     Delete {
         #[serde(rename = "localId")]
@@ -87,11 +92,16 @@ pub struct FieldChange {
 pub use crate::dump::Counts;
 
 impl Action {
-    /// Adds this action to the summary line's counts (taking over an item is no update).
+    /// Adds this action to the summary line's counts (taking over an item is no update; a
+    /// new SyncId is).
     fn count(&self, counts: &mut Counts) {
         match self {
             Action::Create => counts.create += 1,
-            Action::Update { changes, .. } if !changes.is_empty() => counts.update += 1,
+            Action::Update {
+                changes,
+                moved_from,
+                ..
+            } if !changes.is_empty() || moved_from.is_some() => counts.update += 1,
             Action::Update { .. } => {}
             Action::Delete { .. } => counts.delete += 1,
         }

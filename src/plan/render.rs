@@ -91,17 +91,25 @@ impl Plan {
                     } if changes.is_empty() => {
                         format!("= {name} {}: already there, will be tracked", change.label)
                     }
-                    Action::Update { changes, adopt, .. } => {
+                    Action::Update {
+                        changes,
+                        adopt,
+                        moved_from,
+                        ..
+                    } => {
                         let adopted = if *adopt {
                             " (untracked item, will be tracked)"
                         } else {
                             ""
                         };
-                        format!(
-                            "~ {name} {}: {}{adopted}",
-                            change.label,
-                            describe_changes(changes)
-                        )
+                        let mut parts = Vec::new();
+                        if let Some(old) = moved_from {
+                            parts.push(format!("SyncId {old} → {}", change.sync_id));
+                        }
+                        if !changes.is_empty() {
+                            parts.push(describe_changes(changes));
+                        }
+                        format!("~ {name} {}: {}{adopted}", change.label, parts.join(", "))
                     }
                     Action::Delete { .. } => format!("- {name} {}", change.label),
                 };
@@ -116,7 +124,7 @@ impl Plan {
                 let _ = writeln!(out, "{}", style.paint(' ', &line));
             }
         }
-        for problem in &self.unresolved {
+        for problem in self.unresolved.iter().chain(&self.invalid) {
             let _ = writeln!(out, "! {problem}");
         }
         for loss in &self.data_loss {
@@ -150,6 +158,7 @@ impl Plan {
             "schema": self.schema.as_ref().map(|s| s.changes()),
             "collections": collections,
             "unresolved": self.unresolved,
+            "invalid": self.invalid,
             "dataLoss": self.data_loss,
             "summary": self.counts(),
         })

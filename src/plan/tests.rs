@@ -1,13 +1,14 @@
 //! The plan engine on plain data: an instance and a dump as JSON values, no Directus.
 
-use super::build::{DumpItems, build_collections};
+use super::build::build_collections;
 use super::links::{Wave, link_input, schedule};
 use super::{Action, CollectionChanges, FieldChange, Plan};
 use crate::collections::{CollectionSpec, spec};
+use crate::dump::Dump;
 use crate::idmap::{IdMap, IdMapRow};
 use crate::instance::Instance;
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 fn row(table: &str, sync_id: &str, local_id: &str) -> IdMapRow {
     IdMapRow {
@@ -29,15 +30,30 @@ fn instance(rows: Vec<IdMapRow>, items: Vec<(&'static str, Vec<Value>)>) -> Inst
     }
 }
 
-fn dump(items: Vec<(&'static str, Vec<Value>)>) -> DumpItems {
-    items.into_iter().collect()
+fn dump(items: Vec<(&'static str, Vec<Value>)>) -> Dump {
+    Dump {
+        collections: items
+            .into_iter()
+            .map(|(name, items)| (spec(name).unwrap(), items))
+            .collect(),
+        ..Dump::default()
+    }
+}
+
+/// The items of one collection of a test dump, to edit.
+fn items_mut<'a>(dump: &'a mut Dump, name: &str) -> &'a mut Vec<Value> {
+    dump.collections
+        .iter_mut()
+        .find(|(spec, _)| spec.name == name)
+        .map(|(_, items)| items)
+        .unwrap()
 }
 
 fn specs(names: &[&str]) -> Vec<&'static CollectionSpec> {
     names.iter().map(|name| spec(name).unwrap()).collect()
 }
 
-fn plan(names: &[&str], dump: &DumpItems, instance: &Instance) -> Plan {
+fn plan(names: &[&str], dump: &Dump, instance: &Instance) -> Plan {
     let (collections, unresolved) = build_collections(&specs(names), dump, instance);
     Plan {
         collections,
@@ -55,9 +71,16 @@ fn actions(changes: &CollectionChanges) -> Vec<(String, &'static str, Option<Str
             let (action, local) = match &c.action {
                 Action::Create => ("create", None),
                 Action::Update {
-                    local_id, adopt, ..
+                    local_id,
+                    adopt,
+                    moved_from,
+                    ..
                 } => (
-                    if *adopt { "adopt" } else { "update" },
+                    match (adopt, moved_from) {
+                        (true, _) => "adopt",
+                        (false, Some(_)) => "move",
+                        (false, None) => "update",
+                    },
                     Some(local_id.clone()),
                 ),
                 Action::Delete { local_id } => ("delete", Some(local_id.clone())),
@@ -411,7 +434,7 @@ fn fields_only_the_instance_has_are_not_changes() {
     );
 }
 
-fn dump_with_field() -> DumpItems {
+fn dump_with_field() -> Dump {
     dump(vec![(
         "roles",
         vec![json!({"name": "R", "description": null, "_syncId": "s"})],
@@ -453,7 +476,7 @@ fn numbers_compare_by_value() {
 }
 
 /// Operations `o1 → o2 → o3` (by `resolve`), live and in the dump, with the dump's links.
-fn chain(dump_links: [Option<&str>; 3]) -> (Instance, DumpItems) {
+fn chain(dump_links: [Option<&str>; 3]) -> (Instance, Dump) {
     let ops = ["o1", "o2", "o3"];
     let live_links = [Some("l-o2"), Some("l-o3"), None];
     let instance = instance(
@@ -533,7 +556,7 @@ fn the_reversed_chain_becomes_three_waves_of_one_update() {
 fn link_input_maps_new_targets_and_creates() {
     // o3 is deleted; a new o4 takes o3's place after o2, and o1 links to the new o4.
     let (instance, mut dump) = chain([Some("o4"), Some("o4b"), None]);
-    let operations = dump.get_mut("operations").unwrap();
+    let operations = items_mut(&mut dump, "operations");
     operations.retain(|o| o["_syncId"] != "o3");
     operations.push(json!({"key": "o4", "flow": "f", "resolve": "o2", "_syncId": "o4"}));
     operations.push(json!({"key": "o4b", "flow": "f", "resolve": null, "_syncId": "o4b"}));
@@ -721,6 +744,7 @@ fn json_output() {
       "unresolved": [
         "permissions s-nowhere c.read refers in role to roles \"s-nowhere\", which is neither in the dump nor on the instance"
       ],
+      "invalid": [],
       "dataLoss": [],
       "summary": {
         "create": 2,
@@ -770,4 +794,527 @@ fn a_link_to_an_adopted_item_waits_for_its_holder() {
         ..Wave::default()
     };
     assert_eq!(links.waves, [wave("l-a"), wave("l-b")]);
+}
+
+fn moved_from(action: &Action) -> Option<&str> {
+    match action {
+        Action::Update { moved_from, .. } => moved_from.as_deref(),
+        other => panic!("not an update: {other:?}"),
+    }
+}
+
+/// A role `Editor` tracked as `s-old`, with a permission and the settings pointing at it.
+fn editor_instance() -> Instance {
+    instance(
+        vec![
+            row("roles", "s-old", "l-editor"),
+            row("permissions", "p1", "7"),
+            row("settings", "s-settings", "1"),
+        ],
+        vec![
+            ("roles", vec![live_role("l-editor", "Editor", "Writes")]),
+            (
+                "permissions",
+                vec![
+                    json!({"id": 7, "role": "l-editor", "collection": "articles", "action": "read", "fields": ["*"]}),
+                ],
+            ),
+            (
+                "settings",
+                vec![json!({"id": 1, "project_name": "P", "public_registration_role": "l-editor"})],
+            ),
+        ],
+    )
+}
+
+/// The dump of [`editor_instance`] with the role under `role_sync_id`.
+fn editor_dump(role_sync_id: &str, description: &str) -> Dump {
+    dump(vec![
+        ("roles", vec![role("Editor", description, role_sync_id)]),
+        (
+            "permissions",
+            vec![
+                json!({"role": role_sync_id, "collection": "articles", "action": "read", "fields": ["*"], "_syncId": "p1"}),
+            ],
+        ),
+        (
+            "settings",
+            vec![
+                json!({"project_name": "P", "public_registration_role": role_sync_id, "_syncId": "s-settings"}),
+            ],
+        ),
+    ])
+}
+
+#[test]
+fn a_role_whose_sync_id_changed_is_updated_in_place() {
+    let instance = editor_instance();
+    let dump = editor_dump("s-new", "Writes more");
+    let plan = plan(&["roles", "permissions", "settings"], &dump, &instance);
+    let roles = &plan.collections[0];
+    // Never deleted and created again: Directus would suspend the role's users.
+    assert_eq!(
+        actions(roles),
+        [("s-new".into(), "move", Some("l-editor".into()))]
+    );
+    assert_eq!(moved_from(change(roles, "s-new")), Some("s-old"));
+    assert_eq!(
+        field_changes(change(roles, "s-new")),
+        [FieldChange {
+            field: "description".into(),
+            old: Some(json!("Writes")),
+            new: json!("Writes more"),
+        }]
+    );
+    // The items pointing at the role compare with the id map after the move: the new SyncId
+    // is what the dump says, so nothing else changes.
+    assert!(plan.collections[1].items.is_empty(), "permissions");
+    assert!(plan.collections[2].items.is_empty(), "settings");
+    assert!(plan.unresolved.is_empty(), "{:?}", plan.unresolved);
+    assert!(roles.dangling.is_empty());
+    let counts = plan.counts();
+    assert_eq!(
+        (counts.create, counts.update, counts.delete),
+        (0, 1, 0),
+        "a new SyncId counts as an update"
+    );
+    insta::assert_snapshot!(plan.render_text(false), @r#"
+    ~ roles "Editor": SyncId s-old → s-new, description "Writes" → "Writes more"
+    0 to create, 1 to update, 0 to delete
+    "#);
+    let json = plan.to_json();
+    let change = &json["collections"][0]["changes"][0];
+    assert_eq!(change["action"], "update");
+    assert_eq!(change["localId"], "l-editor");
+    assert_eq!(change["movedFrom"], "s-old");
+    assert_eq!(change["syncId"], "s-new");
+    assert!(
+        json["collections"][0]["changes"][0]
+            .as_object()
+            .unwrap()
+            .get("adopt")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_new_sync_id_alone_is_an_update() {
+    let instance = editor_instance();
+    let plan = plan(
+        &["roles", "permissions", "settings"],
+        &editor_dump("s-new", "Writes"),
+        &instance,
+    );
+    let roles = &plan.collections[0];
+    assert_eq!(
+        actions(roles),
+        [("s-new".into(), "move", Some("l-editor".into()))]
+    );
+    assert!(field_changes(change(roles, "s-new")).is_empty());
+    assert!(!plan.is_empty() && plan.has_writes());
+    assert_eq!(
+        plan.render_text(false),
+        "~ roles \"Editor\": SyncId s-old → s-new\n0 to create, 1 to update, 0 to delete\n"
+    );
+    // Other updates keep serialising without `movedFrom`.
+    let plan = self::plan(&["roles"], &editor_dump("s-old", "Writes more"), &instance);
+    let json = plan.to_json();
+    assert!(
+        json["collections"][0]["changes"][0]
+            .get("movedFrom")
+            .is_none()
+    );
+    assert_eq!(moved_from(change(&plan.collections[0], "s-old")), None);
+}
+
+#[test]
+fn a_role_name_shared_by_two_items_is_no_identity() {
+    // Two dump roles take the name: which one is the live role is anyone's guess.
+    let instance = instance(
+        vec![row("roles", "s-old", "l-editor")],
+        vec![("roles", vec![live_role("l-editor", "Editor", "")])],
+    );
+    let dump = dump(vec![(
+        "roles",
+        vec![role("Editor", "", "s-a"), role("Editor", "", "s-b")],
+    )]);
+    assert_eq!(
+        actions(&plan(&["roles"], &dump, &instance).collections[0]),
+        [
+            ("s-a".into(), "create", None),
+            ("s-b".into(), "create", None),
+            ("s-old".into(), "delete", Some("l-editor".into())),
+        ]
+    );
+
+    // Two tracked live roles have the name.
+    let instance = self::instance(
+        vec![row("roles", "s-1", "l-1"), row("roles", "s-2", "l-2")],
+        vec![(
+            "roles",
+            vec![
+                live_role("l-1", "Editor", ""),
+                live_role("l-2", "Editor", ""),
+            ],
+        )],
+    );
+    let dump = self::dump(vec![("roles", vec![role("Editor", "", "s-new")])]);
+    assert_eq!(
+        actions(&plan(&["roles"], &dump, &instance).collections[0]),
+        [
+            ("s-new".into(), "create", None),
+            ("s-1".into(), "delete", Some("l-1".into())),
+            ("s-2".into(), "delete", Some("l-2".into())),
+        ]
+    );
+
+    // One of the two stays under its SyncId: the name is still not unique in the dump.
+    let dump = self::dump(vec![(
+        "roles",
+        vec![role("Editor", "", "s-1"), role("Editor", "", "s-new")],
+    )]);
+    assert_eq!(
+        actions(&plan(&["roles"], &dump, &instance).collections[0]),
+        [
+            ("s-new".into(), "create", None),
+            ("s-2".into(), "delete", Some("l-2".into())),
+        ]
+    );
+
+    // Another name is another role.
+    let dump = self::dump(vec![(
+        "roles",
+        vec![role("Editor", "", "s-1"), role("Writer", "", "s-new")],
+    )]);
+    assert_eq!(
+        actions(&plan(&["roles"], &dump, &instance).collections[0]),
+        [
+            ("s-new".into(), "create", None),
+            ("s-2".into(), "delete", Some("l-2".into())),
+        ]
+    );
+}
+
+#[test]
+fn a_permission_is_the_same_by_role_collection_and_action() {
+    let instance = instance(
+        vec![
+            row("roles", "s-editor", "l-editor"),
+            row("permissions", "p-read", "7"),
+            row("permissions", "p-update", "8"),
+        ],
+        vec![
+            ("roles", vec![live_role("l-editor", "Editor", "")]),
+            (
+                "permissions",
+                vec![
+                    json!({"id": 7, "role": "l-editor", "collection": "articles", "action": "read", "fields": ["*"]}),
+                    json!({"id": 8, "role": "l-editor", "collection": "articles", "action": "update", "fields": ["*"]}),
+                ],
+            ),
+        ],
+    );
+    let permission = |action: &str, sync_id: &str| json!({"role": "s-editor", "collection": "articles", "action": action, "fields": ["id"], "_syncId": sync_id});
+    let dump = dump(vec![
+        ("roles", vec![role("Editor", "", "s-editor")]),
+        (
+            "permissions",
+            vec![
+                permission("read", "p-read-2"),
+                permission("delete", "p-delete"),
+            ],
+        ),
+    ]);
+    let plan = plan(&["roles", "permissions"], &dump, &instance);
+    let permissions = &plan.collections[1];
+    assert_eq!(
+        actions(permissions),
+        [
+            ("p-read-2".into(), "move", Some("7".into())),
+            ("p-delete".into(), "create", None),
+            ("p-update".into(), "delete", Some("8".into())),
+        ]
+    );
+    assert_eq!(moved_from(change(permissions, "p-read-2")), Some("p-read"));
+    assert_eq!(
+        field_changes(change(permissions, "p-read-2"))[0].field,
+        "fields"
+    );
+    assert_eq!(permissions.items[0].label, "Editor articles.read");
+}
+
+#[test]
+fn a_permission_of_a_moved_role_moves_too() {
+    // The role's SyncId moves first (push order), so the permission's role compares as the
+    // new SyncId.
+    let instance = editor_instance();
+    let mut dump = editor_dump("s-new", "Writes");
+    items_mut(&mut dump, "permissions")[0]["_syncId"] = json!("p2");
+    let plan = plan(&["roles", "permissions", "settings"], &dump, &instance);
+    assert_eq!(
+        actions(&plan.collections[0]),
+        [("s-new".into(), "move", Some("l-editor".into()))]
+    );
+    let permissions = &plan.collections[1];
+    assert_eq!(
+        actions(permissions),
+        [("p2".into(), "move", Some("7".into()))]
+    );
+    assert!(field_changes(change(permissions, "p2")).is_empty());
+    assert_eq!(permissions.items[0].label, "Editor articles.read");
+    assert!(plan.collections[2].items.is_empty());
+}
+
+#[test]
+fn a_reference_to_the_sync_id_a_role_left_is_unresolved() {
+    // After the move nothing answers to the old SyncId any more.
+    let instance = editor_instance();
+    let mut dump = editor_dump("s-new", "Writes");
+    items_mut(&mut dump, "permissions")[0]["role"] = json!("s-old");
+    let plan = plan(&["roles", "permissions"], &dump, &instance);
+    assert_eq!(
+        plan.unresolved,
+        [
+            "permissions Editor articles.read refers in role to roles \"s-old\", which is neither in the dump nor on the instance"
+        ]
+    );
+}
+
+#[test]
+fn translations_and_operations_keep_their_items_under_new_sync_ids() {
+    let instance = instance(
+        vec![
+            row("translations", "t-old", "l-t"),
+            row("flows", "f", "f"),
+            row("operations", "o1", "l-o1"),
+            row("operations", "o2", "l-o2"),
+        ],
+        vec![
+            (
+                "translations",
+                vec![json!({"id": "l-t", "language": "fr-FR", "key": "hi", "value": "Salut"})],
+            ),
+            (
+                "flows",
+                vec![json!({"id": "f", "name": "F", "operation": "l-o1"})],
+            ),
+            (
+                "operations",
+                vec![
+                    json!({"id": "l-o1", "key": "a", "flow": "f", "resolve": "l-o2", "reject": null}),
+                    json!({"id": "l-o2", "key": "b", "flow": "f", "resolve": null, "reject": null}),
+                ],
+            ),
+        ],
+    );
+    let dump = dump(vec![
+        (
+            "translations",
+            vec![json!({"language": "fr-FR", "key": "hi", "value": "Bonjour", "_syncId": "t-new"})],
+        ),
+        (
+            "flows",
+            vec![json!({"name": "F", "operation": "o1", "_syncId": "f"})],
+        ),
+        (
+            "operations",
+            vec![
+                json!({"key": "a", "flow": "f", "resolve": "o2-new", "reject": null, "_syncId": "o1"}),
+                json!({"key": "b", "flow": "f", "resolve": null, "reject": null, "_syncId": "o2-new"}),
+            ],
+        ),
+    ]);
+    let plan = plan(&["translations", "flows", "operations"], &dump, &instance);
+    let translations = &plan.collections[0];
+    assert_eq!(
+        actions(translations),
+        [("t-new".into(), "move", Some("l-t".into()))]
+    );
+    assert_eq!(
+        field_changes(change(translations, "t-new"))[0].field,
+        "value"
+    );
+    // o1 links to o2 under its new SyncId: the same link, no change.
+    let operations = &plan.collections[2];
+    assert_eq!(
+        actions(operations),
+        [("o2-new".into(), "move", Some("l-o2".into()))]
+    );
+    let input = link_input(operations.spec, operations, &instance);
+    assert!(input.fields.iter().all(|f| f.updates.is_empty()));
+    assert!(input.deletes.is_empty());
+    assert!(plan.unresolved.is_empty(), "{:?}", plan.unresolved);
+
+    // A key of another flow is another operation.
+    let mut other = dump.clone();
+    items_mut(&mut other, "operations")[1]["key"] = json!("c");
+    let plan = self::plan(&["translations", "flows", "operations"], &other, &instance);
+    assert_eq!(
+        actions(&plan.collections[2]),
+        [
+            ("o1".into(), "update", Some("l-o1".into())),
+            ("o2-new".into(), "create", None),
+            ("o2".into(), "delete", Some("l-o2".into())),
+        ]
+    );
+}
+
+#[test]
+fn rows_of_items_a_filter_hid_are_not_dangling() {
+    let mut instance = instance(
+        vec![
+            row("roles", "s-hidden", "l-hidden"),
+            row("roles", "s-gone", "l-gone"),
+            row("roles", "s-here", "l-here"),
+        ],
+        vec![("roles", vec![live_role("l-here", "Here", "")])],
+    );
+    instance
+        .hidden
+        .insert("roles", HashSet::from(["l-hidden".to_string()]));
+    let dump = dump(vec![("roles", vec![role("Here", "", "s-here")])]);
+    let plan = plan(&["roles"], &dump, &instance);
+    let roles = &plan.collections[0];
+    // The hidden item exists: its row stays, and push leaves the item alone.
+    assert_eq!(roles.dangling, [row("roles", "s-gone", "l-gone")]);
+    assert!(roles.items.is_empty());
+
+    instance.id_map.remove("roles", "s-gone");
+    let plan = self::plan(&["roles"], &dump, &instance);
+    assert!(plan.collections[0].dangling.is_empty());
+    assert!(!plan.has_writes());
+}
+
+#[test]
+fn labels_name_referenced_items_through_the_spec() {
+    let instance = instance(
+        vec![
+            row("roles", "s-viewer", "l-viewer"),
+            row("permissions", "p-old", "3"),
+        ],
+        vec![
+            ("roles", vec![live_role("l-viewer", "Viewer", "")]),
+            (
+                "permissions",
+                vec![json!({"id": 3, "role": "l-viewer", "collection": "c", "action": "read"})],
+            ),
+            ("presets", vec![]),
+        ],
+    );
+    let dump = dump(vec![
+        (
+            "roles",
+            vec![
+                role("Viewer", "", "s-viewer"),
+                role("Reviewer", "", "s-reviewer"),
+            ],
+        ),
+        (
+            "permissions",
+            vec![
+                json!({"role": "s-reviewer", "collection": "c", "action": "read", "_syncId": "p-new"}),
+                json!({"role": "__admin__", "collection": "c", "action": "share", "_syncId": "p-admin"}),
+            ],
+        ),
+        (
+            "presets",
+            vec![
+                json!({"role": "s-reviewer", "collection": "c", "bookmark": "Mine", "_syncId": "b1"}),
+                json!({"role": null, "collection": "c", "bookmark": null, "_syncId": "b2"}),
+            ],
+        ),
+    ]);
+    let plan = plan(&["roles", "permissions", "presets"], &dump, &instance);
+    let labels = |index: usize| -> Vec<&str> {
+        plan.collections[index]
+            .items
+            .iter()
+            .map(|c| c.label.as_str())
+            .collect()
+    };
+    // From the dump (a role being created), the placeholder, and the instance (a deleted
+    // permission of a role only the instance names the same way).
+    assert_eq!(
+        labels(1),
+        ["Reviewer c.read", "admin c.share", "Viewer c.read"]
+    );
+    assert_eq!(labels(2), ["Reviewer c \"Mine\"", "global c"]);
+
+    // The spec says which collection a field points at.
+    let asked = std::cell::RefCell::new(Vec::new());
+    let names = |target: &str, sync_id: &str| {
+        asked.borrow_mut().push(format!("{target}/{sync_id}"));
+        None
+    };
+    let preset = json!({"role": "r", "collection": "c", "bookmark": null});
+    assert_eq!(spec("presets").unwrap().label(&preset, &names), "r c");
+    assert_eq!(asked.borrow().as_slice(), ["roles/r"]);
+}
+
+#[test]
+fn values_the_instance_would_not_keep_are_refused_up_front() {
+    let instance = instance(
+        vec![row("dashboards", "d1", "l1")],
+        vec![(
+            "dashboards",
+            vec![
+                json!({"id": "l1", "name": "Sales", "icon": "money", "color": "#00ff00", "note": null}),
+            ],
+        )],
+    );
+    let bad = dump(vec![(
+        "dashboards",
+        vec![
+            json!({"name": "Sales", "icon": "money", "color": 42, "note": null, "_syncId": "d1"}),
+            json!({"name": "New", "icon": "add", "zz_unknown": 1, "_syncId": "d2"}),
+        ],
+    )]);
+    let planned = plan(&["dashboards"], &bad, &instance);
+    let fields: super::FieldTypes = [
+        ("name", "string"),
+        ("icon", "string"),
+        ("color", "string"),
+        ("note", "text"),
+    ]
+    .into_iter()
+    .map(|(f, t)| (f.to_string(), t.to_string()))
+    .collect();
+    let types = [("dashboards", fields)].into_iter().collect();
+    let problems = super::check_values(&planned.collections, &types);
+    assert_eq!(
+        problems,
+        [
+            "dashboards \"Sales\": \"color\" holds 42 in the dump, but the field is of type string; Directus would not keep it",
+            "dashboards \"New\": \"zz_unknown\" is not a field of dashboards",
+        ]
+    );
+    let fine = dump(vec![(
+        "dashboards",
+        vec![
+            json!({"name": "Sales", "icon": "money", "color": null, "note": "n", "_syncId": "d1"}),
+        ],
+    )]);
+    let planned = plan(&["dashboards"], &fine, &instance);
+    assert!(super::check_values(&planned.collections, &types).is_empty());
+}
+
+#[test]
+fn an_untracked_item_with_the_same_unique_identity_is_adopted() {
+    // A push killed after forgetting a moved SyncId left "Editor" untracked.
+    let instance = instance(
+        vec![],
+        vec![(
+            "roles",
+            vec![json!({"id": "r-live", "name": "Editor", "icon": "edit"})],
+        )],
+    );
+    let editor = dump(vec![(
+        "roles",
+        vec![json!({"name": "Editor", "icon": "edit", "_syncId": "r-new"})],
+    )]);
+    let planned = plan(&["roles"], &editor, &instance);
+    assert_eq!(
+        actions(&planned.collections[0]),
+        [("r-new".to_string(), "adopt", Some("r-live".to_string()))]
+    );
 }

@@ -618,6 +618,9 @@ pub struct DirectusInstance {
     storage: Storage,
     dir: tempfile::TempDir,
     _permit: Permit,
+    /// Directus environment variables of `start_with_env`, on top of (and winning over) the
+    /// harness' own; `restart` keeps them.
+    extra_env: Vec<(String, String)>,
 }
 
 impl DirectusInstance {
@@ -648,6 +651,31 @@ impl DirectusInstance {
         Self::launch_on(server, with_extension)
     }
 
+    /// Starts an instance (with the extension) whose Directus also gets `env`, e.g.
+    /// `&[("MAX_BATCH_MUTATION", "10")]` or the rate limiter's variables; they win over the
+    /// harness' defaults (`RATE_LIMITER_ENABLED=false`...).
+    pub fn start_with_env(env: &[(&str, &str)]) -> DirectusInstance {
+        Self::launch_with_env(true, env)
+    }
+
+    /// [`start_with_env`](Self::start_with_env) without the extension.
+    pub fn start_without_extension_with_env(env: &[(&str, &str)]) -> DirectusInstance {
+        Self::launch_with_env(false, env)
+    }
+
+    fn launch_with_env(with_extension: bool, env: &[(&str, &str)]) -> DirectusInstance {
+        let template = template_db();
+        let permit = Permit::acquire();
+        let dir = instance_dir();
+        let db = dir.path().join("data.sqlite");
+        fs::copy(&template.path, &db).unwrap();
+        let env = env
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect();
+        Self::serve_with_env(Storage::Sqlite(db), dir, with_extension, permit, env)
+    }
+
     fn launch(with_extension: bool) -> DirectusInstance {
         let template = template_db();
         let permit = Permit::acquire();
@@ -673,27 +701,21 @@ impl DirectusInstance {
         with_extension: bool,
         permit: Permit,
     ) -> DirectusInstance {
+        Self::serve_with_env(storage, dir, with_extension, permit, Vec::new())
+    }
+
+    /// [`serve`](Self::serve) with extra Directus environment variables.
+    fn serve_with_env(
+        storage: Storage,
+        dir: tempfile::TempDir,
+        with_extension: bool,
+        permit: Permit,
+        extra_env: Vec<(String, String)>,
+    ) -> DirectusInstance {
         fs::create_dir_all(dir.path().join("extensions")).unwrap();
         fs::create_dir_all(dir.path().join("uploads")).unwrap();
-        // Directus loads npm extensions only from the package.json (and
-        // node_modules) of its working directory, and skips all of them
-        // when there is none: tests/directus has the extension, the temp
-        // folder gets an empty package.json.
-        let cwd = if with_extension {
-            directus_dir()
-        } else {
-            fs::write(
-                dir.path().join("package.json"),
-                r#"{"name":"instance","private":true}"#,
-            )
-            .unwrap();
-            dir.path().to_path_buf()
-        };
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .into();
+        let cwd = instance_cwd(dir.path(), with_extension);
+        let agent = new_agent();
         let db_env = storage.env();
 
         // The free port is released before node binds it; on the rare race
@@ -703,27 +725,8 @@ impl DirectusInstance {
             let port = free_port();
             let url = format!("http://127.0.0.1:{port}");
             let log = File::create(&log_path).unwrap();
-            let mut cmd = base_command(&cwd, &db_env);
-            cmd.arg("start")
-                .envs([
-                    ("HOST", "127.0.0.1"),
-                    ("STORAGE_LOCATIONS", "local"),
-                    ("CACHE_ENABLED", "false"),
-                    ("RATE_LIMITER_ENABLED", "false"),
-                    // Its default answers 503 "Under pressure" to busy tests.
-                    ("PRESSURE_LIMITER_ENABLED", "false"),
-                    ("WEBSOCKETS_ENABLED", "false"),
-                    ("SERVE_APP", "false"), // no admin app needed: faster, quieter
-                    ("EMAIL_VERIFY_SETUP", "false"),
-                    ("EXTENSIONS_AUTO_RELOAD", "false"),
-                ])
-                .env("PORT", port.to_string())
-                .env("PUBLIC_URL", &url)
-                .env("EXTENSIONS_PATH", dir.path().join("extensions"))
-                .env("STORAGE_LOCAL_ROOT", dir.path().join("uploads"))
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log);
+            let mut cmd = start_command(&cwd, &db_env, dir.path(), port, &url, log);
+            cmd.envs(extra_env.iter().map(|(k, v)| (k, v)));
             let mut child = spawn_tied(cmd).expect("spawn node (is Node.js installed?)");
             match wait_ready(&agent, &url, &mut child) {
                 Ok(()) => {
@@ -736,6 +739,7 @@ impl DirectusInstance {
                         storage,
                         dir,
                         _permit: permit,
+                        extra_env,
                     };
                 }
                 Err(why) => {
@@ -752,6 +756,53 @@ impl DirectusInstance {
             }
         }
         unreachable!()
+    }
+
+    /// Stops node (its whole process group) and starts it again on the same port, database
+    /// and folder, with or without `directus-extension-sync`: an instance whose extension was
+    /// installed or removed, its data untouched. The log goes on in the same `directus.log`.
+    #[track_caller]
+    pub fn restart(&mut self, with_extension: bool) {
+        kill(&mut self.child);
+        let cwd = instance_cwd(self.dir.path(), with_extension);
+        let db_env = self.storage.env();
+        let log_path = self.dir.path().join("directus.log");
+        // Pooled connections went with the old process.
+        self.agent = new_agent();
+        // The port was ours a moment ago; another process may grab it in between, rarely:
+        // then there is no other port to go to (the URL is the instance's identity).
+        for attempt in 1.. {
+            let log = match File::options().append(true).create(true).open(&log_path) {
+                Ok(log) => log,
+                Err(e) => panic!("cannot open {}: {e}", log_path.display()),
+            };
+            let mut cmd = start_command(&cwd, &db_env, self.dir.path(), self.port, &self.url, log);
+            cmd.envs(self.extra_env.iter().map(|(k, v)| (k, v)));
+            let mut child = match spawn_tied(cmd) {
+                Ok(child) => child,
+                Err(e) => panic!("spawn node again: {e}"),
+            };
+            match wait_ready(&self.agent, &self.url, &mut child) {
+                Ok(()) => {
+                    self.child = child;
+                    self.with_extension = with_extension;
+                    return;
+                }
+                Err(why) => {
+                    kill(&mut child);
+                    let tail = log_tail(&log_path);
+                    if attempt < 10 && tail.contains("EADDRINUSE") {
+                        thread::sleep(Duration::from_millis(200));
+                        continue;
+                    }
+                    panic!(
+                        "Directus at {} did not restart: {why}\n--- {} (tail) ---\n{tail}",
+                        self.url,
+                        log_path.display()
+                    );
+                }
+            }
+        }
     }
 
     /// The database server it runs on; `None` for SQLite.
@@ -1048,6 +1099,64 @@ fn test_home() -> &'static Path {
             .expect("create the tests' HOME")
     })
     .path()
+}
+
+/// The working directory node runs in. Directus loads npm extensions only from the
+/// package.json (and node_modules) of its working directory, and skips all of them when there
+/// is none: tests/directus has the extension, the instance's folder gets an empty package.json.
+fn instance_cwd(dir: &Path, with_extension: bool) -> PathBuf {
+    if with_extension {
+        return directus_dir();
+    }
+    fs::write(
+        dir.join("package.json"),
+        r#"{"name":"instance","private":true}"#,
+    )
+    .unwrap();
+    dir.to_path_buf()
+}
+
+/// The HTTP client of the REST helpers: statuses are answers, not errors.
+fn new_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .into()
+}
+
+/// `directus start` on `db_env` at `url` (port `port`), with the instance folder `dir`
+/// holding uploads and the (empty) extensions folder, and its output into `log`.
+fn start_command(
+    cwd: &Path,
+    db_env: &[(&str, OsString)],
+    dir: &Path,
+    port: u16,
+    url: &str,
+    log: File,
+) -> Command {
+    let mut cmd = base_command(cwd, db_env);
+    cmd.arg("start")
+        .envs([
+            ("HOST", "127.0.0.1"),
+            ("STORAGE_LOCATIONS", "local"),
+            ("CACHE_ENABLED", "false"),
+            ("RATE_LIMITER_ENABLED", "false"),
+            // Its default answers 503 "Under pressure" to busy tests.
+            ("PRESSURE_LIMITER_ENABLED", "false"),
+            ("WEBSOCKETS_ENABLED", "false"),
+            ("SERVE_APP", "false"), // no admin app needed: faster, quieter
+            ("EMAIL_VERIFY_SETUP", "false"),
+            ("EXTENSIONS_AUTO_RELOAD", "false"),
+        ])
+        .env("PORT", port.to_string())
+        .env("PUBLIC_URL", url)
+        .env("EXTENSIONS_PATH", dir.join("extensions"))
+        .env("STORAGE_LOCAL_ROOT", dir.join("uploads"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
+    cmd
 }
 
 fn instance_dir() -> tempfile::TempDir {
