@@ -62,8 +62,8 @@ impl Destination {
         if let (Some(repo), Some(branch)) = (&repo, &other_branch) {
             repo.check_not_checked_out_elsewhere(branch)?;
         }
+        // With or without a commit, writing the folder would overwrite the user's edits.
         if other_branch.is_none()
-            && options.commit
             && let Some(repo) = &repo
         {
             let dirty = repo.uncommitted_dump_files()?;

@@ -37,6 +37,8 @@ pub enum DumpError {
         path: String,
         source: std::io::Error,
     },
+    #[error("{path}: {message}")]
+    Incomplete { path: String, message: String },
     #[error("{path} is not a file directus-sync writes, and pull replaces its folder whole")]
     Foreign { path: String },
 }

@@ -83,7 +83,7 @@ fn check_split_snapshot(
 ) -> Result<(), DumpError> {
     let name = |item: &Value, key: &str| item.get(key).and_then(Value::as_str).map(str::to_string);
     let folder = |part: &str| source.display(&dir.join(part));
-    let missing = |part: &str, message: String| DumpError::Invalid {
+    let missing = |part: &str, message: String| DumpError::Incomplete {
         path: format!("{}/", folder(part)),
         message,
     };
@@ -106,7 +106,7 @@ fn check_split_snapshot(
         return Err(missing(
             "fields",
             format!(
-                "the collection {table:?} has no field files (it has a table, so at least its primary key); restore the folder from git (git checkout -- <dump>/snapshot)"
+                "the collection {table:?} has no field files (it has a table, so at least its primary key)"
             ),
         ));
     }
@@ -118,7 +118,7 @@ fn check_split_snapshot(
         return Err(missing(
             "collections",
             format!(
-                "the field {collection}.{field} belongs to the collection {collection:?}, which has no collection file; restore the folder from git (git checkout -- <dump>/snapshot)"
+                "the field {collection}.{field} belongs to the collection {collection:?}, which has no collection file"
             ),
         ));
     }
@@ -138,7 +138,7 @@ fn check_split_snapshot(
         return Err(missing(
             "relations",
             format!(
-                "the field {}.{} is a foreign key without a relation file; restore the folder from git (git checkout -- <dump>/snapshot)",
+                "the field {}.{} is a foreign key without a relation file",
                 name(field, "collection").unwrap_or_default(),
                 name(field, "field").unwrap_or_default()
             ),

@@ -1318,3 +1318,68 @@ fn an_untracked_item_with_the_same_unique_identity_is_adopted() {
         [("r-new".to_string(), "adopt", Some("r-live".to_string()))]
     );
 }
+
+mod builder_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A small world of roles and permissions: live items (tracked or not) and dump items
+    /// drawn from the same few names and SyncIds, so that matches, moves and twins happen.
+    /// Live roles as (id, SyncId if tracked, name); dump roles as (SyncId, name).
+    type World = (Vec<(u8, Option<u8>, u8)>, Vec<(u8, u8)>);
+
+    fn world() -> impl Strategy<Value = World> {
+        let live = prop::collection::vec((0u8..6, prop::option::of(0u8..6), 0u8..3), 0..6);
+        let dump = prop::collection::vec((0u8..8, 0u8..3), 0..6);
+        (live, dump)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        /// Whatever the dump and the instance hold, the plan never deletes an item the dump
+        /// still names, never touches one live item twice, and names every dump item once.
+        #[test]
+        fn plans_keep_what_the_dump_names((live, dumped) in world()) {
+            let mut rows = Vec::new();
+            let mut live_items = Vec::new();
+            for (index, (id, sync, name)) in live.iter().enumerate() {
+                let local = format!("l{id}-{index}");
+                if let Some(sync) = sync {
+                    rows.push(row("roles", &format!("s{sync}"), &local));
+                }
+                live_items.push(json!({"id": local, "name": format!("n{name}"), "icon": "x"}));
+            }
+            let mut seen = std::collections::HashSet::new();
+            let dump_items: Vec<Value> = dumped
+                .iter()
+                .filter(|(sync, _)| seen.insert(*sync))
+                .map(|(sync, name)| json!({"name": format!("n{name}"), "icon": "y", "_syncId": format!("s{sync}")}))
+                .collect();
+            let instance = instance(rows, vec![("roles", live_items)]);
+            let dump = dump(vec![("roles", dump_items.clone())]);
+            let planned = plan(&["roles"], &dump, &instance);
+            let changes = &planned.collections[0];
+            let mut touched = std::collections::HashSet::new();
+            for change in &changes.items {
+                if let Action::Update { local_id, .. } | Action::Delete { local_id } = &change.action {
+                    prop_assert!(touched.insert(local_id.clone()), "{local_id} touched twice");
+                }
+                if let Action::Delete { .. } = change.action {
+                    prop_assert!(
+                        !dump_items.iter().any(|i| i["_syncId"] == change.sync_id.as_str()),
+                        "deletes {} which the dump names", change.sync_id
+                    );
+                }
+            }
+            let named: Vec<&str> = changes
+                .items
+                .iter()
+                .filter(|c| !matches!(c.action, Action::Delete { .. }))
+                .map(|c| c.sync_id.as_str())
+                .collect();
+            let unique: std::collections::HashSet<&str> = named.iter().copied().collect();
+            prop_assert_eq!(unique.len(), named.len());
+        }
+    }
+}
