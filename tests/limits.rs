@@ -206,6 +206,9 @@ fn max_batch_mutation(with_extension: bool) {
     assert_eq!(collection_file(from_b.path(), "translations").len(), 8);
     let left = b.get("/operations?limit=-1&fields=id&filter[key][_starts_with]=bulk_step");
     assert_eq!(left, json!([]), "the chain of operations is gone");
+    // Each operation and folder went before the one it points at: no delete failed.
+    let log = b.log_tail();
+    assert!(!log.contains("SQLITE_CONSTRAINT"), "{log}");
 }
 
 #[test]

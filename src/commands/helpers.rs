@@ -239,7 +239,7 @@ async fn remove_duplicates(
         );
         doomed.extend(removed);
     }
-    for chunk in doomed.chunks(100) {
+    for chunk in doomed.chunks(client.batch_size()) {
         client.delete("/permissions", Some(&json!(chunk))).await?;
     }
     target.ids.forget(client, &stale_rows).await?;

@@ -1,6 +1,6 @@
 use super::IdMapMode;
 use super::{IdMapRow, id_string};
-use crate::directus::{Client, DirectusError, Request, chunks};
+use crate::directus::{Client, DirectusError, Request};
 use futures::future::try_join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -243,7 +243,7 @@ impl IdMapStore {
                     )
                     .collect();
                 let path = format!("/items/{STORE_COLLECTION}");
-                for chunk in chunks(&values) {
+                for chunk in client.chunks(&values) {
                     let body = Value::Array(chunk);
                     client
                         .json(
@@ -280,7 +280,7 @@ impl IdMapStore {
                     }
                 }
                 for (table, sync_ids) in by_table {
-                    for ids in sync_ids.chunks(100) {
+                    for ids in sync_ids.chunks(client.batch_size()) {
                         let body = json!({"query": {"filter": {"_and": [
                             {"table": {"_eq": table}}, {"sync_id": {"_in": ids}}
                         ]}, "limit": -1}});
