@@ -300,3 +300,46 @@ fn rate_limited_pull_diff_and_push() {
     );
     assert!(!login.stderr.contains(b.password()), "{login}");
 }
+
+/// With `CACHE_ENABLED` and no auto purge, Directus answers GETs from its cache: a push must
+/// judge what it wrote on fresh reads, or it re-applies, reports values Directus "did not
+/// keep" and stops.
+#[test]
+fn a_caching_instance_converges_on_fresh_reads() {
+    let instance = DirectusInstance::start_without_extension_with_env(&[
+        ("CACHE_ENABLED", "true"),
+        ("CACHE_STORE", "memory"),
+        ("CACHE_AUTO_PURGE", "false"),
+        ("CACHE_TTL", "30m"),
+    ]);
+    all_collections(&instance);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    instance.ok(dir, &["pull"]);
+
+    // Someone deletes a translation in the admin app; the cache still lists it for a while.
+    let translations = instance.get("/translations?fields=id,key&sort=key");
+    let doomed = translations[0]["id"].as_str().unwrap().to_string();
+    instance.delete(&format!("/translations/{doomed}"));
+
+    let push = instance.ok(dir, &["push"]);
+    assert!(
+        push.stdout
+            .ends_with("1 to create, 0 to update, 0 to delete\n"),
+        "{push}"
+    );
+    assert!(!push.stderr.contains("round 1 left"), "one round: {push}");
+    instance.ok(dir, &["diff", "--exit-code"]);
+    let again = instance.ok(dir, &["push"]);
+    assert_eq!(again.stdout, "0 to create, 0 to update, 0 to delete\n");
+    instance.post("/utils/cache/clear", &json!({}));
+    assert_eq!(
+        instance
+            .get("/translations?fields=key&sort=key")
+            .as_array()
+            .unwrap()
+            .len(),
+        translations.as_array().unwrap().len(),
+        "the translation is back, once"
+    );
+}
