@@ -19,12 +19,6 @@ pub(super) const NO_BATCH_LIMIT: usize = usize::MAX;
 const BATCH_ITEMS: usize = 100;
 const BATCH_BYTES: usize = 512 * 1024;
 
-/// Splits a batch write into requests that Directus accepts by default. With a [`Client`] at
-/// hand, [`Client::chunks`] also respects the instance's `MAX_BATCH_MUTATION` once learned.
-pub fn chunks(values: &[Value]) -> Vec<Vec<Value>> {
-    chunks_of(values, BATCH_ITEMS)
-}
-
 /// Splits `values` into chunks of at most `max_items` items and [`BATCH_BYTES`] bytes.
 fn chunks_of(values: &[Value], max_items: usize) -> Vec<Vec<Value>> {
     let max_items = max_items.max(1);
@@ -718,7 +712,7 @@ mod tests {
     fn chunks_respect_the_learned_batch_limit() {
         let values: Vec<Value> = (0..250).map(|i| json!({"id": i})).collect();
         let sizes = |chunks: Vec<Vec<Value>>| chunks.iter().map(Vec::len).collect::<Vec<_>>();
-        assert_eq!(sizes(chunks(&values)), [100, 100, 50]);
+        assert_eq!(sizes(chunks_of(&values, BATCH_ITEMS)), [100, 100, 50]);
         let client =
             Client::new("http://127.0.0.1:1", Credentials::Token(Secret::new("t"))).unwrap();
         assert_eq!(client.batch_limit(), None);

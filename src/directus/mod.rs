@@ -12,7 +12,6 @@ mod fake;
 mod retry;
 
 pub use auth::Credentials;
-pub use batch::chunks;
 pub use error::DirectusError;
 
 use auth::Session;

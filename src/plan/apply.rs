@@ -4,11 +4,11 @@
 //! Unique links (operations' `resolve`, `reject`) are written in the waves [`super::links`]
 //! orders: a delete whose item holds a target another item takes may go early.
 
-use super::links::{LinkSchedule, link_input, schedule};
-use super::{Action, CollectionChanges, FieldChange, Plan};
+use super::links::{LinkSchedule, Wave, link_input, schedule};
+use super::{Action, CollectionChanges, FieldChange, ItemChange, Plan};
 use crate::collections::PreserveIds;
 use crate::collections::{CollectionSpec, IdPolicy, get_path_mut};
-use crate::directus::{Client, DirectusError, Request, chunks};
+use crate::directus::{Client, DirectusError, Request};
 use crate::idmap::{IdMapOwner, IdMapRow, id_string};
 use crate::instance::Instance;
 use reqwest::Method;
@@ -298,7 +298,7 @@ impl Executor<'_> {
         defer: &[(usize, String)],
     ) -> Result<Vec<FollowUp>, ApplyError> {
         let spec = changes.spec;
-        let creates: Vec<_> = changes
+        let creates: Vec<&ItemChange> = changes
             .items
             .iter()
             .filter(|c| matches!(c.action, Action::Create))
@@ -307,31 +307,70 @@ impl Executor<'_> {
             return Ok(Vec::new());
         }
         let step = format!("{}: creating {} items", spec.name, creates.len());
-        let mut follow_ups = Vec::new();
         if spec.id_policy == IdPolicy::Singleton {
-            for (index, change) in creates.into_iter().enumerate() {
-                let (mut payload, mut deferred) = self.payload(spec, &change.item, None);
-                defer_links(&mut payload, &mut deferred, &change.item, index, defer);
-                let saved = self
-                    .client
-                    .patch(spec.endpoint, &payload)
-                    .await
-                    .map_err(self.fail(step.clone()))?;
-                let local_id = saved
-                    .get("id")
-                    .and_then(id_string)
-                    .unwrap_or_else(|| "1".into());
-                self.insert_rows(vec![row(spec, &change.sync_id, &local_id)], &step)
-                    .await?;
-                follow_ups.extend(FollowUp::of(&local_id, deferred));
-                self.applied.created += 1;
-                self.progress.advance(1);
-            }
-            return Ok(follow_ups);
+            return self.create_singleton(spec, &creates, defer, &step).await;
         }
-        // Ids we choose are recorded before the items exist: if the push dies in between, the
-        // rows are dangling and the next push removes them and creates again, never twice.
-        let chosen_ids: Option<Vec<String>> = match spec.id_policy {
+        let chosen_ids = self.choose_ids(spec, &creates);
+        // Payloads first: references to items of this very batch are then unresolved, sent
+        // as null and linked afterwards, so that no item points at one not created yet.
+        let (payloads, deferred): (Vec<Value>, Vec<_>) = creates
+            .iter()
+            .enumerate()
+            .map(|(index, change)| {
+                let local_id = chosen_ids.as_ref().map(|ids| ids[index].as_str());
+                self.create_payload(spec, change, index, local_id, defer)
+            })
+            .unzip();
+        if let Some(ids) = &chosen_ids {
+            self.insert_rows(create_rows(spec, &creates, ids), &step)
+                .await?;
+        }
+        let created_ids = self
+            .send_creates(spec, &creates, payloads, chosen_ids.is_none(), &step)
+            .await?;
+        let local_ids = chosen_ids.unwrap_or(created_ids);
+        Ok(local_ids
+            .into_iter()
+            .zip(deferred)
+            .flat_map(|(local_id, deferred)| FollowUp::of(&local_id, deferred))
+            .collect())
+    }
+
+    /// A singleton exists already and is written in place: its id is the one Directus
+    /// answers with, known only after the write.
+    async fn create_singleton(
+        &mut self,
+        spec: &CollectionSpec,
+        creates: &[&ItemChange],
+        defer: &[(usize, String)],
+        step: &str,
+    ) -> Result<Vec<FollowUp>, ApplyError> {
+        let mut follow_ups = Vec::new();
+        for (index, change) in creates.iter().enumerate() {
+            let (payload, deferred) = self.create_payload(spec, change, index, None, defer);
+            let saved = self
+                .client
+                .patch(spec.endpoint, &payload)
+                .await
+                .map_err(self.fail(step))?;
+            let local_id = saved
+                .get("id")
+                .and_then(id_string)
+                .unwrap_or_else(|| "1".into());
+            self.insert_rows(vec![row(spec, &change.sync_id, &local_id)], step)
+                .await?;
+            follow_ups.extend(FollowUp::of(&local_id, deferred));
+            self.applied.created += 1;
+            self.progress.advance(1);
+        }
+        Ok(follow_ups)
+    }
+
+    /// Ids we choose are recorded before the items exist: if the push dies in between, the
+    /// rows are dangling and the next push removes them and creates again, never twice.
+    /// `None`: the database generates them.
+    fn choose_ids(&self, spec: &CollectionSpec, creates: &[&ItemChange]) -> Option<Vec<String>> {
+        match spec.id_policy {
             IdPolicy::Generated => None,
             _ if spec.keeps_ids(self.preserve) => {
                 Some(creates.iter().map(|c| c.sync_id.clone()).collect())
@@ -342,28 +381,37 @@ impl Executor<'_> {
                     .map(|_| uuid::Uuid::new_v4().to_string())
                     .collect(),
             ),
-        };
-        // Payloads first: references to items of this very batch are then unresolved, sent
-        // as null and linked afterwards, so that no item points at one not created yet.
-        let mut payloads = Vec::new();
-        let mut deferred_per_item = Vec::new();
-        for (index, change) in creates.iter().enumerate() {
-            let local_id = chosen_ids.as_ref().map(|ids| ids[index].as_str());
-            let (mut payload, mut deferred) = self.payload(spec, &change.item, local_id);
-            defer_links(&mut payload, &mut deferred, &change.item, index, defer);
-            payloads.push(payload);
-            deferred_per_item.push(deferred);
         }
-        if let Some(ids) = &chosen_ids {
-            let rows = creates
-                .iter()
-                .zip(ids)
-                .map(|(c, id)| row(spec, &c.sync_id, id))
-                .collect();
-            self.insert_rows(rows, &step).await?;
-        }
+    }
+
+    /// The payload of the create at `index`, with the unique links `defer` names held back
+    /// as well: their targets are not free yet.
+    fn create_payload(
+        &self,
+        spec: &CollectionSpec,
+        change: &ItemChange,
+        index: usize,
+        local_id: Option<&str>,
+        defer: &[(usize, String)],
+    ) -> (Value, Vec<(String, Value)>) {
+        let (mut payload, mut deferred) = self.payload(spec, &change.item, local_id);
+        defer_links(&mut payload, &mut deferred, &change.item, index, defer);
+        (payload, deferred)
+    }
+
+    /// Sends the creates in batches and returns the ids of the items created. Generated ids
+    /// are recorded after each batch, so that a push that fails midway leaves a row for every
+    /// item it created.
+    async fn send_creates(
+        &mut self,
+        spec: &CollectionSpec,
+        creates: &[&ItemChange],
+        payloads: Vec<Value>,
+        generated: bool,
+        step: &str,
+    ) -> Result<Vec<String>, ApplyError> {
         let mut created_ids: Vec<String> = Vec::new();
-        for chunk in chunks(&payloads) {
+        for chunk in self.client.chunks(&payloads) {
             let count = chunk.len();
             let body = Value::Array(chunk);
             let saved = self
@@ -374,44 +422,20 @@ impl Executor<'_> {
                         .body(&body),
                 )
                 .await
-                .map_err(self.fail(step.clone()))?;
-            let mut ids: Vec<String> = saved
-                .as_array()
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|i| i.get("id").and_then(id_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            if chosen_ids.is_none() {
-                if ids.len() != count {
-                    return Err(self.fail(step.clone())(DirectusError::InvalidResponse {
-                        method: Method::POST,
-                        path: spec.endpoint.into(),
-                        detail: format!("{count} items sent, {} ids returned", ids.len()),
-                    }));
-                }
-                // Database-generated keys grow in creation order, which is the order sent.
-                ids.sort_by_key(|id| id.parse::<u64>().unwrap_or(u64::MAX));
+                .map_err(self.fail(step))?;
+            let mut ids = returned_ids(&saved);
+            if generated {
+                ids = generated_ids(spec, ids, count).map_err(self.fail(step))?;
                 let start = created_ids.len();
-                let rows = creates[start..start + count]
-                    .iter()
-                    .zip(&ids)
-                    .map(|(c, id)| row(spec, &c.sync_id, id))
-                    .collect();
-                self.insert_rows(rows, &step).await?;
+                let batch = &creates[start..start + count];
+                self.insert_rows(create_rows(spec, batch, &ids), step)
+                    .await?;
             }
             created_ids.extend(ids);
             self.applied.created += count;
             self.progress.advance(count as u64);
         }
-        let local_ids = chosen_ids.unwrap_or(created_ids);
-        Ok(local_ids
-            .into_iter()
-            .zip(deferred_per_item)
-            .flat_map(|(local_id, deferred)| FollowUp::of(&local_id, deferred))
-            .collect())
+        Ok(created_ids)
     }
 
     /// Updates in one request, except fields that go first (`update_first`) and unique links,
@@ -423,94 +447,98 @@ impl Executor<'_> {
     ) -> Result<Vec<FollowUp>, ApplyError> {
         let spec = changes.spec;
         let step = format!("{}: updating", spec.name);
-        let mut adopted = Vec::new();
-        let mut first_pass = Vec::new();
-        let mut waves: Vec<Vec<Value>> = vec![Vec::new(); links.waves.len().max(1)];
-        let mut follow_ups = Vec::new();
         let wave_of: HashMap<&str, usize> = links
             .waves
             .iter()
             .enumerate()
             .flat_map(|(i, w)| w.updates.iter().map(move |id| (id.as_str(), i)))
             .collect();
-        for (wave, planned) in waves.iter_mut().zip(&links.waves) {
-            let mut cleared: Vec<(&str, Map<String, Value>)> = Vec::new();
-            for (item, field) in &planned.clears {
-                let position = match cleared.iter().position(|(i, _)| i == item) {
-                    Some(position) => position,
-                    None => {
-                        let mut payload = Map::new();
-                        payload.insert("id".into(), spec_id(spec, item));
-                        cleared.push((item, payload));
-                        cleared.len() - 1
-                    }
-                };
-                cleared[position].1.insert(field.clone(), Value::Null);
-            }
-            wave.extend(
-                cleared
-                    .into_iter()
-                    .map(|(_, payload)| Value::Object(payload)),
-            );
-        }
+        let mut batches = UpdateBatches {
+            adopted: Vec::new(),
+            first_pass: Vec::new(),
+            waves: wave_clears(spec, links),
+            follow_ups: Vec::new(),
+        };
         for change in &changes.items {
-            let Action::Update {
-                local_id,
-                changes: fields,
-                adopt,
-                moved_from,
-            } = &change.action
-            else {
-                continue;
-            };
-            if *adopt {
-                adopted.push(row(spec, &change.sync_id, local_id));
-            }
-            if fields.is_empty() {
-                if moved_from.is_some() {
-                    // Only its SyncId changed, which `move_sync_ids` wrote.
-                    self.applied.updated += 1;
-                    self.progress.advance(1);
-                }
-                continue;
-            }
-            let split = fields.len() > 1
-                && fields
-                    .iter()
-                    .any(|f| spec.update_first.contains(&f.field.as_str()));
-            let (early, late): (Vec<&FieldChange>, Vec<&FieldChange>) = fields
-                .iter()
-                .partition(|f| split && spec.update_first.contains(&f.field.as_str()));
-            let wave = wave_of.get(local_id.as_str()).copied().unwrap_or(0);
-            for (pass, part) in [(&mut first_pass, early), (&mut waves[wave], late)] {
-                if part.is_empty() {
-                    continue;
-                }
-                let partial: Map<String, Value> = part
-                    .iter()
-                    .map(|f| (f.field.clone(), f.new.clone()))
-                    .collect();
-                let (payload, deferred) =
-                    self.payload(spec, &Value::Object(partial), Some(local_id));
-                pass.push(payload);
-                follow_ups.extend(FollowUp::of(local_id, deferred));
-            }
-            self.applied.updated += 1;
-            self.progress.advance(1);
+            self.add_update(spec, change, &wave_of, &mut batches);
         }
-        self.insert_rows(adopted, &step).await?;
-        self.patch_batch(spec, first_pass, &step).await?;
+        self.insert_rows(batches.adopted, &step).await?;
+        self.patch_batch(spec, batches.first_pass, &step).await?;
+        self.send_waves(changes, links, batches.waves, &step)
+            .await?;
+        Ok(batches.follow_ups)
+    }
+
+    /// Puts one planned update into the requests that carry it: `update_first` fields into
+    /// the first pass, the rest into the wave that frees the targets of its unique links.
+    fn add_update(
+        &mut self,
+        spec: &CollectionSpec,
+        change: &ItemChange,
+        wave_of: &HashMap<&str, usize>,
+        batches: &mut UpdateBatches,
+    ) {
+        let Action::Update {
+            local_id,
+            changes: fields,
+            adopt,
+            moved_from,
+        } = &change.action
+        else {
+            return;
+        };
+        if *adopt {
+            batches.adopted.push(row(spec, &change.sync_id, local_id));
+        }
+        if fields.is_empty() {
+            if moved_from.is_some() {
+                // Only its SyncId changed, which `move_sync_ids` wrote.
+                self.applied.updated += 1;
+                self.progress.advance(1);
+            }
+            return;
+        }
+        let (early, late) = split_first(spec, fields);
+        let wave = wave_of.get(local_id.as_str()).copied().unwrap_or(0);
+        for (pass, part) in [
+            (&mut batches.first_pass, early),
+            (&mut batches.waves[wave], late),
+        ] {
+            if part.is_empty() {
+                continue;
+            }
+            let partial: Map<String, Value> = part
+                .iter()
+                .map(|f| (f.field.clone(), f.new.clone()))
+                .collect();
+            let (payload, deferred) = self.payload(spec, &Value::Object(partial), Some(local_id));
+            pass.push(payload);
+            batches.follow_ups.extend(FollowUp::of(local_id, deferred));
+        }
+        self.applied.updated += 1;
+        self.progress.advance(1);
+    }
+
+    /// Each wave's updates take targets that earlier waves, and their deletes, let go of: so
+    /// the waves go strictly in order, each followed by its deletes.
+    async fn send_waves(
+        &mut self,
+        changes: &CollectionChanges,
+        links: &LinkSchedule,
+        waves: Vec<Vec<Value>>,
+        step: &str,
+    ) -> Result<(), ApplyError> {
         for (index, payloads) in waves.into_iter().enumerate() {
             let step = match links.waves.len() {
-                0 | 1 => step.clone(),
+                0 | 1 => step.to_string(),
                 count => format!("{step} (links, step {} of {count})", index + 1),
             };
-            self.patch_batch(spec, payloads, &step).await?;
+            self.patch_batch(changes.spec, payloads, &step).await?;
             if let Some(wave) = links.waves.get(index) {
                 self.delete_items(changes, &wave.deletes, &step).await?;
             }
         }
-        Ok(follow_ups)
+        Ok(())
     }
 
     async fn patch_batch(
@@ -534,7 +562,7 @@ impl Executor<'_> {
             }
             return Ok(());
         }
-        for chunk in chunks(&payloads) {
+        for chunk in self.client.chunks(&payloads) {
             let body = Value::Array(chunk);
             self.client
                 .json(
@@ -624,7 +652,7 @@ impl Executor<'_> {
             .iter()
             .map(|(_, local)| spec_id(spec, local))
             .collect();
-        for chunk in keys.chunks(100) {
+        for chunk in keys.chunks(self.client.batch_size()) {
             let body = Value::Array(chunk.to_vec());
             self.client
                 .delete(spec.endpoint, Some(&body))
@@ -661,6 +689,109 @@ fn defer_links(
             item.get(field).cloned().unwrap_or(Value::Null),
         ));
     }
+}
+
+/// A collection's updates sorted into the requests that carry them, which go in this order.
+struct UpdateBatches {
+    /// Id-map rows of untracked items taken over: recorded before their updates, so that a
+    /// push stopped midway still tracks them.
+    adopted: Vec<IdMapRow>,
+    /// Fields that go before the rest (`update_first`).
+    first_pass: Vec<Value>,
+    /// One request per link wave (one at least): its clears, then its updates.
+    waves: Vec<Vec<Value>>,
+    follow_ups: Vec<FollowUp>,
+}
+
+/// Every update rides in a wave, so there is one even without unique links; each opens with
+/// its clears, which must let go before the wave's updates take.
+fn wave_clears(spec: &CollectionSpec, links: &LinkSchedule) -> Vec<Vec<Value>> {
+    let mut waves: Vec<Vec<Value>> = links
+        .waves
+        .iter()
+        .map(|wave| clear_payloads(spec, wave))
+        .collect();
+    if waves.is_empty() {
+        waves.push(Vec::new());
+    }
+    waves
+}
+
+/// An item cleared of two fields in one wave is one payload: one write, as
+/// [`LinkSchedule::clears`] counts it.
+fn clear_payloads(spec: &CollectionSpec, wave: &Wave) -> Vec<Value> {
+    let mut cleared: Vec<(&str, Map<String, Value>)> = Vec::new();
+    for (item, field) in &wave.clears {
+        let position = match cleared.iter().position(|(i, _)| i == item) {
+            Some(position) => position,
+            None => {
+                let mut payload = Map::new();
+                payload.insert("id".into(), spec_id(spec, item));
+                cleared.push((item, payload));
+                cleared.len() - 1
+            }
+        };
+        cleared[position].1.insert(field.clone(), Value::Null);
+    }
+    cleared
+        .into_iter()
+        .map(|(_, payload)| Value::Object(payload))
+        .collect()
+}
+
+/// An update's `update_first` fields and the rest. Split only when there is a rest: a lone
+/// field needs no request of its own.
+fn split_first<'a>(
+    spec: &CollectionSpec,
+    fields: &'a [FieldChange],
+) -> (Vec<&'a FieldChange>, Vec<&'a FieldChange>) {
+    let split = fields.len() > 1
+        && fields
+            .iter()
+            .any(|f| spec.update_first.contains(&f.field.as_str()));
+    fields
+        .iter()
+        .partition(|f| split && spec.update_first.contains(&f.field.as_str()))
+}
+
+/// Database-generated keys grow in creation order, which is the order sent: sorted, the ids
+/// of a batch pair up with its items. An answer with another count cannot be paired.
+fn generated_ids(
+    spec: &CollectionSpec,
+    mut ids: Vec<String>,
+    count: usize,
+) -> Result<Vec<String>, DirectusError> {
+    if ids.len() != count {
+        return Err(DirectusError::InvalidResponse {
+            method: Method::POST,
+            path: spec.endpoint.into(),
+            detail: format!("{count} items sent, {} ids returned", ids.len()),
+        });
+    }
+    ids.sort_by_key(|id| id.parse::<u64>().unwrap_or(u64::MAX));
+    Ok(ids)
+}
+
+/// The ids in Directus' answer to a batch create: `fields` asks for them alone.
+fn returned_ids(saved: &Value) -> Vec<String> {
+    saved
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.get("id").and_then(id_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The id-map rows of `creates` under `ids`, paired in order.
+fn create_rows(spec: &CollectionSpec, creates: &[&ItemChange], ids: &[String]) -> Vec<IdMapRow> {
+    creates
+        .iter()
+        .zip(ids)
+        .map(|(c, id)| row(spec, &c.sync_id, id))
+        .collect()
 }
 
 fn row(spec: &CollectionSpec, sync_id: &str, local_id: &str) -> IdMapRow {

@@ -261,7 +261,7 @@ pub fn schedule(input: &LinkInput) -> LinkSchedule {
     let mut conflicts: Vec<Id> = Vec::new();
     while !sim.updates.is_empty() || !sim.needed_deletes().is_empty() {
         let wave = sim.wave(&mut conflicts);
-        if wave.clears.is_empty() && wave.updates.is_empty() && wave.deletes.is_empty() {
+        if wave.is_empty() {
             // Nothing can move (only conflicts were left): they go last.
             continue;
         }
@@ -290,6 +290,25 @@ struct SimWave {
     clears: Vec<(Id, usize)>,
     updates: Vec<Id>,
     deletes: Vec<Id>,
+}
+
+impl SimWave {
+    /// A wave that writes nothing is no request: it is left out of the schedule.
+    fn is_empty(&self) -> bool {
+        self.clears.is_empty() && self.updates.is_empty() && self.deletes.is_empty()
+    }
+}
+
+/// The pending writes judged against the state the waves before left.
+struct Ready {
+    /// Deletes that must go before the end (see [`Sim::needed_deletes`]).
+    needed: HashSet<Id>,
+    /// Needed deletes that can go in this wave, in input order.
+    deletes: Vec<Id>,
+    /// Updates whose new targets are free, in input order.
+    updates: Vec<Id>,
+    /// Updates that can never go: a target of theirs stays with an item that keeps it.
+    stuck: HashSet<Id>,
 }
 
 impl Sim {
@@ -458,143 +477,180 @@ impl Sim {
     /// Plans the next wave and plays it forward. Updates that can never go are moved to
     /// `conflicts`.
     fn wave(&mut self, conflicts: &mut Vec<Id>) -> SimWave {
+        let ready = self.ready();
+        let (mut clears, released) = self.release_kept_deletes(&ready);
+        for clear in self.cycle_clears(&self.blocked(&ready, &released)) {
+            if !clears.contains(&clear) {
+                clears.push(clear);
+            }
+        }
+        let wave = SimWave {
+            clears,
+            updates: ready.updates,
+            deletes: ready.deletes,
+        };
+        let mut stuck: Vec<Id> = ready.stuck.into_iter().collect();
+        stuck.sort_unstable();
+        conflicts.extend(&stuck);
+        self.deletes.retain(|d| !released.contains(d));
+        self.play(&wave);
+        self.updates.retain(|(u, _)| !stuck.contains(u));
+        if wave.is_empty() && stuck.is_empty() {
+            // Cannot happen (a set of waits without a cycle has one that can go), but never
+            // loop: whatever is left goes last.
+            conflicts.extend(self.updates.drain(..).map(|(u, _)| u));
+            self.deletes.clear();
+        }
+        wave
+    }
+
+    /// Judges every pending write against the state the waves before left, so that each
+    /// phase of the wave works from the same picture.
+    fn ready(&self) -> Ready {
         let needed = self.needed_deletes();
-        let ready_deletes = self.ready_deletes(&needed);
-        let ready_updates: Vec<Id> = self
+        let deletes = self.ready_deletes(&needed);
+        let updates: Vec<Id> = self
             .updates
             .iter()
             .filter(|(u, wants)| self.update_ready(*u, wants))
             .map(|(u, _)| *u)
             .collect();
+        let stuck = self.stuck_updates(&updates, &needed);
+        Ready {
+            needed,
+            deletes,
+            updates,
+            stuck,
+        }
+    }
 
-        // Updates waiting for a holder that never lets go, directly or through others.
+    /// Updates waiting for a holder that never lets go, directly or through others: no order
+    /// and no clear helps them, so they leave the graph of waits and go last, where Directus
+    /// refuses them with its own message.
+    fn stuck_updates(&self, ready: &[Id], needed: &HashSet<Id>) -> HashSet<Id> {
         let mut stuck: HashSet<Id> = HashSet::new();
         loop {
             let newly: Vec<Id> = self
                 .updates
                 .iter()
-                .filter(|(u, _)| !ready_updates.contains(u) && !stuck.contains(u))
+                .filter(|(u, _)| !ready.contains(u) && !stuck.contains(u))
                 .filter(|(u, wants)| {
                     wants.iter().enumerate().any(|(f, w)| {
                         let Some(Some(t)) = w else { return false };
-                        match self.holder[f].get(t) {
-                            None => false,
-                            Some(Holder::Live(h)) if h == u => false,
-                            Some(Holder::Live(h)) => {
-                                !((self.moves(*h, f) && !stuck.contains(h)) || needed.contains(h))
-                            }
-                            Some(Holder::New(_)) => true,
-                        }
+                        self.holder[f].get(t).is_some_and(|&h| {
+                            h != Holder::Live(*u) && self.keeps(h, f, needed, &stuck)
+                        })
                     })
                 })
                 .map(|(u, _)| *u)
                 .collect();
             if newly.is_empty() {
-                break;
+                return stuck;
             }
             stuck.extend(newly);
         }
+    }
 
-        // Needed deletes that something keeps pointing at: they let go by a clear instead,
-        // and are deleted at the end like the others.
-        let mut clears: Vec<(Id, usize)> = Vec::new();
+    /// Whether `holder` keeps its link in field `f` for good: it neither moves it (an update
+    /// that can go some day) nor is a needed delete. A created item never lets go before the
+    /// follow-ups.
+    fn keeps(&self, holder: Holder, f: usize, needed: &HashSet<Id>, stuck: &HashSet<Id>) -> bool {
+        match holder {
+            Holder::Live(h) => !((self.moves(h, f) && !stuck.contains(&h)) || needed.contains(&h)),
+            Holder::New(_) => true,
+        }
+    }
+
+    /// Needed deletes that something keeps pointing at can never go before the end: they let
+    /// go of the targets others take by a clear instead, and are deleted at the end like the
+    /// others. Returns the clears and the deletes so released.
+    fn release_kept_deletes(&self, ready: &Ready) -> (Vec<(Id, usize)>, Vec<Id>) {
+        // Targets a stuck update wants are not worth a clear: it is refused anyway.
         let wanted: HashSet<(usize, Id)> = self
             .wants()
             .into_iter()
-            .filter(|(taker, _, _)| taker.is_none_or(|t| !stuck.contains(&t)))
+            .filter(|(taker, _, _)| taker.is_none_or(|t| !ready.stuck.contains(&t)))
             .map(|(_, f, t)| (f, t))
             .collect();
+        let mut clears = Vec::new();
         let mut released = Vec::new();
         for &d in &self.deletes {
-            if !needed.contains(&d) || ready_deletes.contains(&d) {
+            if !ready.needed.contains(&d) || ready.deletes.contains(&d) {
                 continue;
             }
-            let kept = self.referrers(d).iter().any(|&(r, g)| match r {
-                Holder::Live(r) => {
-                    !((self.moves(r, g) && !stuck.contains(&r)) || needed.contains(&r))
-                }
-                Holder::New(_) => true,
-            });
-            if kept {
-                for f in 0..self.fields.len() {
-                    if let Some(t) = self.value[f].get(&d)
-                        && (wanted.contains(&(f, *t)) || needed.contains(t))
-                    {
-                        clears.push((d, f));
-                    }
-                }
-                released.push(d);
+            let kept = self
+                .referrers(d)
+                .iter()
+                .any(|&(r, g)| self.keeps(r, g, &ready.needed, &ready.stuck));
+            if !kept {
+                continue;
             }
+            for f in 0..self.fields.len() {
+                if let Some(t) = self.value[f].get(&d)
+                    && (wanted.contains(&(f, *t)) || ready.needed.contains(t))
+                {
+                    clears.push((d, f));
+                }
+            }
+            released.push(d);
         }
+        (clears, released)
+    }
 
-        // The rest wait on each other: break every cycle of waits by clearing one link.
-        // Deletes first: a cycle entered at a delete is broken by clearing the delete's own
-        // link, which then simply goes at the end (no wave waits for it).
-        let blocked: Vec<Id> = self
-            .deletes
+    /// What is left waits on others that will move: only among these can waits form a cycle
+    /// that a clear must break. Deletes come first: a cycle entered at a delete is broken by
+    /// clearing the delete's own link, which then simply goes at the end (no wave waits for
+    /// it).
+    fn blocked(&self, ready: &Ready, released: &[Id]) -> Vec<Id> {
+        let deletes = self.deletes.iter().copied().filter(|d| {
+            ready.needed.contains(d) && !ready.deletes.contains(d) && !released.contains(d)
+        });
+        let updates = self
+            .updates
             .iter()
-            .copied()
-            .filter(|d| needed.contains(d) && !ready_deletes.contains(d))
-            .filter(|d| !released.contains(d))
-            .chain(
-                self.updates
-                    .iter()
-                    .map(|(u, _)| *u)
-                    .filter(|u| !ready_updates.contains(u) && !stuck.contains(u)),
-            )
-            .collect();
+            .map(|(u, _)| *u)
+            .filter(|u| !ready.updates.contains(u) && !ready.stuck.contains(u));
+        deletes.chain(updates).collect()
+    }
+
+    /// One clear per cycle of waits among `blocked`, found by a depth-first search over the
+    /// rings of deletes (see [`Sim::rings`]): the fewest clears when cycles share no items.
+    /// Each clear is `(the item that lets go, its field)`.
+    fn cycle_clears(&self, blocked: &[Id]) -> Vec<(Id, usize)> {
         let in_graph: HashSet<Id> = blocked.iter().copied().collect();
-        // Edges: `node` waits for `next` to let go of its link in field `f`.
-        let edges = |node: Id| -> Vec<(Id, usize)> {
-            let all: Vec<(Id, usize)> = match self.pending_update(node) {
-                Some(wants) => wants
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(f, w)| match self.holder[f].get(&(*w)??)? {
-                        Holder::Live(h) if *h != node => Some((*h, f)),
-                        _ => None,
-                    })
-                    .collect(),
-                None => self
-                    .referrers(node)
-                    .into_iter()
-                    .filter_map(|(r, g)| match r {
-                        Holder::Live(r) => Some((r, g)),
-                        Holder::New(_) => None,
-                    })
-                    .collect(),
-            };
-            all.into_iter()
-                .filter(|(next, _)| in_graph.contains(next))
+        let ring_of = self.rings(blocked, &in_graph);
+        // Waits that leave a ring: (ring waited for, (the item that lets go, its field)).
+        let ring_edges = |ring: Id| -> Vec<(Id, (Id, usize))> {
+            blocked
+                .iter()
+                .filter(|n| ring_of[*n] == ring)
+                .flat_map(|&member| self.waits_for(member, &in_graph))
+                .filter(|(next, _)| ring_of[next] != ring)
+                .map(|(next, f)| (ring_of[&next], (next, f)))
                 .collect()
         };
-        // Deletes pointing at each other in a ring go together in one request (see
-        // `ready_deletes`): such a ring is one node here, so that only waits involving an
-        // update count as cycles.
+        back_edges(blocked.iter().map(|n| ring_of[n]), ring_edges)
+    }
+
+    /// Deletes pointing at each other in a ring go together in one request (see
+    /// `ready_deletes`), so such a ring is one node of the graph of waits: only waits that
+    /// involve an update count as cycles. Maps each of `blocked` to its ring's smallest id
+    /// (its own when it is in none).
+    fn rings(&self, blocked: &[Id], in_graph: &HashSet<Id>) -> HashMap<Id, Id> {
         let is_delete = |node: Id| self.pending_update(node).is_none();
         let delete_edges: HashMap<Id, Vec<Id>> = blocked
             .iter()
             .copied()
             .filter(|&d| is_delete(d))
             .map(|d| {
-                let next = edges(d).into_iter().map(|(n, _)| n);
+                let next = self.waits_for(d, in_graph).into_iter().map(|(n, _)| n);
                 (d, next.filter(|&n| is_delete(n)).collect())
             })
             .collect();
-        let reach = |from: Id| -> HashSet<Id> {
-            let mut seen = HashSet::new();
-            let mut queue = vec![from];
-            while let Some(node) = queue.pop() {
-                for &next in &delete_edges[&node] {
-                    if seen.insert(next) {
-                        queue.push(next);
-                    }
-                }
-            }
-            seen
-        };
-        let reaches: HashMap<Id, HashSet<Id>> =
-            delete_edges.keys().map(|&d| (d, reach(d))).collect();
+        let reaches: HashMap<Id, HashSet<Id>> = delete_edges
+            .keys()
+            .map(|&d| (d, reachable(d, &delete_edges)))
+            .collect();
         let ring = |node: Id| -> Id {
             let Some(mine) = reaches.get(&node) else {
                 return node;
@@ -606,56 +662,39 @@ impl Sim {
                 .min()
                 .expect("the node itself")
         };
-        let ring_of: HashMap<Id, Id> = blocked.iter().map(|&n| (n, ring(n))).collect();
-        // Edges between rings: (ring waited for, the item that lets go, its field).
-        let ring_edges = |ring: Id| -> Vec<(Id, Id, usize)> {
-            blocked
-                .iter()
-                .filter(|n| ring_of[*n] == ring)
-                .flat_map(|&member| edges(member))
-                .filter(|(next, _)| ring_of[next] != ring)
-                .map(|(next, f)| (ring_of[&next], next, f))
-                .collect()
-        };
-        let mut state: HashMap<Id, u8> = HashMap::new(); // 1: on the path, 2: done
-        for &start in &blocked {
-            let start = ring_of[&start];
-            if state.contains_key(&start) {
-                continue;
-            }
-            state.insert(start, 1);
-            // (ring, its edges, the next edge to follow)
-            type Frame = (Id, Vec<(Id, Id, usize)>, usize);
-            let mut path: Vec<Frame> = vec![(start, ring_edges(start), 0)];
-            while let Some((_, out, next)) = path.last_mut() {
-                let Some(&(to, item, f)) = out.get(*next) else {
-                    let (done, _, _) = path.pop().expect("the path is not empty");
-                    state.insert(done, 2);
-                    continue;
-                };
-                *next += 1;
-                match state.get(&to) {
-                    Some(1) => {
-                        if !clears.contains(&(item, f)) {
-                            clears.push((item, f));
-                        }
-                    }
-                    Some(_) => {}
-                    None => {
-                        state.insert(to, 1);
-                        path.push((to, ring_edges(to), 0));
-                    }
-                }
-            }
-        }
+        blocked.iter().map(|&n| (n, ring(n))).collect()
+    }
 
-        // Play the wave forward.
-        let mut stuck: Vec<Id> = stuck.into_iter().collect();
-        stuck.sort_unstable();
-        conflicts.extend(&stuck);
-        let progress = !clears.is_empty() || !ready_updates.is_empty() || !ready_deletes.is_empty();
-        self.deletes.retain(|d| !released.contains(d));
-        for &(item, f) in &clears {
+    /// Whom `node` waits for among `in_graph`, as `(next, f)`: `next` must let go of its link
+    /// in field `f` first. An update waits for the holders of its new targets, a delete for
+    /// the live items pointing at it (created ones never let go before the end).
+    fn waits_for(&self, node: Id, in_graph: &HashSet<Id>) -> Vec<(Id, usize)> {
+        let all: Vec<(Id, usize)> = match self.pending_update(node) {
+            Some(wants) => wants
+                .iter()
+                .enumerate()
+                .filter_map(|(f, w)| match self.holder[f].get(&(*w)??)? {
+                    Holder::Live(h) if *h != node => Some((*h, f)),
+                    _ => None,
+                })
+                .collect(),
+            None => self
+                .referrers(node)
+                .into_iter()
+                .filter_map(|(r, g)| match r {
+                    Holder::Live(r) => Some((r, g)),
+                    Holder::New(_) => None,
+                })
+                .collect(),
+        };
+        all.into_iter()
+            .filter(|(next, _)| in_graph.contains(next))
+            .collect()
+    }
+
+    /// Plays `wave` forward, so that the next wave is planned from the state this one leaves.
+    fn play(&mut self, wave: &SimWave) {
+        for &(item, f) in &wave.clears {
             if let Some(t) = self.value[f].remove(&item) {
                 self.holder[f].remove(&t);
             }
@@ -663,9 +702,11 @@ impl Sim {
         let moving: Vec<(Id, Vec<Option<Option<Id>>>)> = self
             .updates
             .iter()
-            .filter(|(u, _)| ready_updates.contains(u))
+            .filter(|(u, _)| wave.updates.contains(u))
             .cloned()
             .collect();
+        // Every mover lets go before any takes: the wave is one request, so an update may
+        // take a target another update of the same wave gives up.
         for (u, wants) in &moving {
             for (f, w) in wants.iter().enumerate() {
                 if w.is_some()
@@ -684,20 +725,8 @@ impl Sim {
                 }
             }
         }
-        self.delete(&ready_deletes);
-        self.updates
-            .retain(|(u, _)| !ready_updates.contains(u) && !stuck.contains(u));
-        if !progress && stuck.is_empty() {
-            // Cannot happen (a set of waits without a cycle has one that can go), but never
-            // loop: whatever is left goes last.
-            conflicts.extend(self.updates.drain(..).map(|(u, _)| u));
-            self.deletes.clear();
-        }
-        SimWave {
-            clears,
-            updates: ready_updates,
-            deletes: ready_deletes,
-        }
+        self.delete(&wave.deletes);
+        self.updates.retain(|(u, _)| !wave.updates.contains(u));
     }
 
     fn delete(&mut self, deletes: &[Id]) {
@@ -710,4 +739,65 @@ impl Sim {
         }
         self.deletes.retain(|d| !deletes.contains(d));
     }
+}
+
+/// Every node reachable from `from` over `edges`: two deletes reaching each other are in one
+/// ring.
+fn reachable(from: Id, edges: &HashMap<Id, Vec<Id>>) -> HashSet<Id> {
+    let mut seen = HashSet::new();
+    let mut queue = vec![from];
+    while let Some(node) = queue.pop() {
+        for &next in &edges[&node] {
+            if seen.insert(next) {
+                queue.push(next);
+            }
+        }
+    }
+    seen
+}
+
+/// Where [`back_edges`] stands at one node of its path: (node, its edges, the next edge to
+/// follow). A stack of its own rather than recursion: chains of waits may be long.
+type Frame<L> = (Id, Vec<(Id, L)>, usize);
+
+/// The labels of the edges that close a cycle in a depth-first search from `starts`, each
+/// once: every cycle holds one, so cutting them all leaves no cycle.
+fn back_edges<L: Copy + PartialEq>(
+    starts: impl IntoIterator<Item = Id>,
+    edges: impl Fn(Id) -> Vec<(Id, L)>,
+) -> Vec<L> {
+    enum Visit {
+        OnPath,
+        Done,
+    }
+    let mut found: Vec<L> = Vec::new();
+    let mut state: HashMap<Id, Visit> = HashMap::new();
+    for start in starts {
+        if state.contains_key(&start) {
+            continue;
+        }
+        state.insert(start, Visit::OnPath);
+        let mut path: Vec<Frame<L>> = vec![(start, edges(start), 0)];
+        while let Some((_, out, next)) = path.last_mut() {
+            let Some(&(to, label)) = out.get(*next) else {
+                let (done, _, _) = path.pop().expect("the path is not empty");
+                state.insert(done, Visit::Done);
+                continue;
+            };
+            *next += 1;
+            match state.get(&to) {
+                Some(Visit::OnPath) => {
+                    if !found.contains(&label) {
+                        found.push(label);
+                    }
+                }
+                Some(Visit::Done) => {}
+                None => {
+                    state.insert(to, Visit::OnPath);
+                    path.push((to, edges(to), 0));
+                }
+            }
+        }
+    }
+    found
 }
