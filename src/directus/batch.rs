@@ -504,9 +504,9 @@ fn part_body(part: &[Value], rest: Option<&Map<String, Value>>) -> Value {
     }
 }
 
-/// A query member as a query-string parameter: strings as they are, lists of names joined
-/// with commas (`sort`), everything else as JSON (`filter`, `deep`).
-fn query_param(value: &Value) -> String {
+/// A query member as a query-string parameter, as the JS SDK sends it: strings as they are,
+/// lists of names joined with commas (`sort`), everything else as JSON (`filter`, `deep`).
+pub fn query_param(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         Value::Array(items) if items.iter().all(Value::is_string) => items

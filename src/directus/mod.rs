@@ -12,6 +12,7 @@ mod fake;
 mod retry;
 
 pub use auth::Credentials;
+pub use batch::query_param;
 pub use error::DirectusError;
 
 use auth::Session;

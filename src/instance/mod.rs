@@ -197,8 +197,8 @@ pub async fn read_collection(
     Ok(items)
 }
 
-/// A query object as the JS SDK sends it: lists comma-joined, objects as JSON. Paging keys are
-/// left to [`Client::list`], which reads everything.
+/// A query object as query-string parameters. Paging keys are left to [`Client::list`], which
+/// reads everything.
 fn query_params(query: &Value) -> Vec<(String, String)> {
     let Some(object) = query.as_object() else {
         return Vec::new();
@@ -208,18 +208,7 @@ fn query_params(query: &Value) -> Vec<(String, String)> {
         .filter(|(key, value)| {
             !matches!(key.as_str(), "limit" | "offset" | "page" | "meta") && !value.is_null()
         })
-        .map(|(key, value)| {
-            let text = match value {
-                Value::String(s) => s.clone(),
-                Value::Array(items) if items.iter().all(Value::is_string) => items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(","),
-                other => other.to_string(),
-            };
-            (key.clone(), text)
-        })
+        .map(|(key, value)| (key.clone(), crate::directus::query_param(value)))
         .collect()
 }
 
