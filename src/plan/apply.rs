@@ -652,15 +652,14 @@ impl Executor<'_> {
             .iter()
             .map(|(_, local)| spec_id(spec, local))
             .collect();
-        for chunk in keys.chunks(self.client.batch_size()) {
-            let body = Value::Array(chunk.to_vec());
-            self.client
-                .delete(spec.endpoint, Some(&body))
-                .await
-                .map_err(self.fail(step.clone()))?;
-            self.applied.deleted += chunk.len();
-            self.progress.advance(chunk.len() as u64);
-        }
+        // One request: when Directus caps batches, the client splits it in an order that the
+        // items' links to each other (an operation chain, nested folders) allow.
+        self.client
+            .delete(spec.endpoint, Some(&Value::Array(keys)))
+            .await
+            .map_err(self.fail(step.clone()))?;
+        self.applied.deleted += deletes.len();
+        self.progress.advance(deletes.len() as u64);
         let rows: Vec<IdMapRow> = deletes
             .iter()
             .map(|(sync_id, local_id)| row(spec, sync_id, local_id))
