@@ -17,6 +17,8 @@ pub struct Instance {
     /// Tracked items an `onQuery` filter left out: they exist, so their id-map rows are not
     /// dangling, and push leaves them alone.
     pub hidden: HashMap<&'static str, HashSet<String>>,
+    /// The local ids of `items`, built on first use: plans ask about every id-map row.
+    ids: std::sync::OnceLock<HashMap<&'static str, HashSet<String>>>,
 }
 
 /// One live item in dump form, with its local id and whether the id map knows it.
@@ -65,21 +67,41 @@ impl Instance {
         .await?
         .into_iter()
         .collect();
-        Ok(Instance {
+        Ok(Instance::new(id_map, items, hidden))
+    }
+
+    /// A live state as read (or, in tests, as made up).
+    pub fn new(
+        id_map: IdMap,
+        items: HashMap<&'static str, Vec<Value>>,
+        hidden: HashMap<&'static str, HashSet<String>>,
+    ) -> Instance {
+        Instance {
             id_map,
             items,
             hidden,
-        })
+            ids: Default::default(),
+        }
     }
 
     /// Whether the item `local_id` of `collection` exists on the instance (read, or left out
     /// by an `onQuery` filter).
     pub fn exists(&self, collection: &str, local_id: &str) -> bool {
-        let read = self.items.get(collection).is_some_and(|items| {
-            items
+        let ids = self.ids.get_or_init(|| {
+            self.items
                 .iter()
-                .any(|item| item.get("id").and_then(id_string).as_deref() == Some(local_id))
+                .map(|(name, items)| {
+                    let ids = items
+                        .iter()
+                        .filter_map(|item| item.get("id").and_then(id_string))
+                        .collect();
+                    (*name, ids)
+                })
+                .collect()
         });
+        let read = ids
+            .get(collection)
+            .is_some_and(|ids| ids.contains(local_id));
         read || self
             .hidden
             .get(collection)

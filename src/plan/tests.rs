@@ -20,14 +20,14 @@ fn row(table: &str, sync_id: &str, local_id: &str) -> IdMapRow {
 
 /// An instance whose admin role is `admin-role`, with these id-map rows and live items.
 fn instance(rows: Vec<IdMapRow>, items: Vec<(&'static str, Vec<Value>)>) -> Instance {
-    Instance {
-        id_map: IdMap::new(
+    Instance::new(
+        IdMap::new(
             crate::collections::runner_placeholder(Some("admin-role")),
             rows,
         ),
-        items: items.into_iter().collect(),
-        hidden: HashMap::new(),
-    }
+        items.into_iter().collect(),
+        HashMap::new(),
+    )
 }
 
 fn dump(items: Vec<(&'static str, Vec<Value>)>) -> Dump {
