@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use support::cli::Outcome;
 use support::dump::{collection_file, files_below, write_collection};
-use support::seed::{activity_count, all_collections, blog_schema};
+use support::seed::{activity_count, all_collections, blog_schema, user_with_role};
 use support::{DirectusInstance, git};
 
 /// A SyncId that, put raw into a URL, climbs out of the id-map routes onto
@@ -386,13 +386,7 @@ fn a_role_with_a_user_under_a_new_sync_id_keeps_its_id_and_its_user() {
     let instance = DirectusInstance::start();
     all_collections(&instance);
     let editor = role_id(&instance, "Editor");
-    let user = instance.post(
-        "/users",
-        &json!({"email": "ed@example.com", "password": "pw-12345678", "role": editor, "status": "active"}),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let user = user_with_role(&instance, "ed@example.com", &json!(editor));
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     instance.ok(dir, &["pull"]);
@@ -590,13 +584,7 @@ fn a_push_that_destroys_data_needs_allow_data_loss() {
         "/permissions",
         &json!({"role": doomed, "collection": "articles", "action": "read", "fields": ["*"], "permissions": {}}),
     );
-    let user = instance.post(
-        "/users",
-        &json!({"email": "doomed@example.com", "password": "pw-12345678", "role": doomed, "status": "active"}),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let user = user_with_role(&instance, "doomed@example.com", &json!(doomed));
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     instance.ok(dir, &["pull"]);

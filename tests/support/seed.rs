@@ -169,3 +169,13 @@ pub fn activity_count_where(instance: &DirectusInstance, filter: &str) -> u64 {
         None => panic!("unexpected aggregate answer: {result}"),
     }
 }
+
+/// An active user of `role` (an admin-app login); returns the user's id.
+#[track_caller]
+pub fn user_with_role(instance: &DirectusInstance, email: &str, role: &Value) -> String {
+    let user = instance.post(
+        "/users",
+        &json!({"email": email, "password": "pw-12345678", "role": role, "status": "active"}),
+    );
+    user["id"].as_str().unwrap().to_string()
+}
