@@ -150,8 +150,9 @@ fn max_batch_mutation(with_extension: bool) {
     // Creates (and, without the extension, the id-map rows) in batches the server accepts.
     let push = b.ok(from_a.path(), &["push"]);
     assert!(
-        push.stderr
-            .contains("Directus accepts at most 10 items per request (MAX_BATCH_MUTATION)"),
+        push.stderr.contains(
+            "Directus refused a batch for MAX_BATCH_MUTATION: sending at most 10 items per request"
+        ),
         "{push}"
     );
     b.ok(from_a.path(), &["diff", "--exit-code"]);
@@ -342,4 +343,91 @@ fn a_caching_instance_converges_on_fresh_reads() {
         translations.as_array().unwrap().len(),
         "the translation is back, once"
     );
+}
+
+/// `collections` collections of `fields` fields each, created over REST.
+fn wide_schema(instance: &DirectusInstance, collections: usize, fields: usize) {
+    for c in 0..collections {
+        let mut all = vec![
+            json!({"field": "id", "type": "integer", "meta": {"hidden": true},
+                                  "schema": {"is_primary_key": true, "has_auto_increment": true}}),
+        ];
+        all.extend((1..fields).map(|f| {
+            json!({"field": format!("field_{f:02}"), "type": "string",
+                   "meta": {"note": format!("Field {f} of collection {c}"), "interface": "input"}})
+        }));
+        instance.post(
+            "/collections",
+            &json!({"collection": format!("wide_{c:02}"), "schema": {}, "meta": {"icon": "table"},
+                    "fields": all}),
+        );
+    }
+}
+
+/// `MAX_PAYLOAD_SIZE` caps every JSON body: the snapshot of 30 collections × 20 fields (about
+/// 700 kB) is diffed and applied as an upload, and item batches above the cap are sent in
+/// smaller parts.
+#[test]
+fn a_schema_larger_than_max_payload_size_pushes() {
+    let (a, b) = plain_and_limited(false, &[("MAX_PAYLOAD_SIZE", "100kb")]);
+    wide_schema(&a, 30, 20);
+    // 150 translations of 1 kB: a batch of 100 is a 100 kB body.
+    let long = "x".repeat(1000);
+    let translations: Vec<Value> = (0..150)
+        .map(|t| json!({"language": "en-US", "key": format!("long_{t:03}"), "value": long}))
+        .collect();
+    a.post("/translations", &Value::Array(translations));
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    a.ok(dir, &["pull"]);
+    let snapshot_bytes: u64 = walk_bytes(&dir.join("directus-config/snapshot"));
+    assert!(
+        snapshot_bytes > 300_000,
+        "{snapshot_bytes} bytes of snapshot"
+    );
+
+    let diff = b.ok(dir, &["diff"]);
+    assert!(diff.stdout.contains("+ field wide_29.field_19"), "{diff}");
+    let push = b.ok(dir, &["push"]);
+    // 30 collections, 600 fields, 150 translations.
+    assert!(
+        push.stdout
+            .ends_with("780 to create, 0 to update, 0 to delete\n"),
+        "{push}"
+    );
+    assert!(!push.stderr.contains("round 1 left"), "one round: {push}");
+    assert!(
+        push.stderr
+            .contains("Directus refused a batch for MAX_PAYLOAD_SIZE: sending at most 50 items"),
+        "{push}"
+    );
+    b.ok(dir, &["diff", "--exit-code"]);
+    let pulled = tempfile::tempdir().unwrap();
+    b.ok(pulled.path(), &["pull"]);
+    same_items(dir, pulled.path());
+    let fields = b.get("/fields?limit=-1");
+    let wide = fields
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["collection"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("wide_"))
+        })
+        .count();
+    assert_eq!(wide, 30 * 20);
+}
+
+fn walk_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            match entry.file_type().unwrap().is_dir() {
+                true => walk_bytes(&entry.path()),
+                false => entry.metadata().unwrap().len(),
+            }
+        })
+        .sum()
 }

@@ -64,13 +64,13 @@ impl Client {
         chunks_of(values, self.batch_size())
     }
 
-    /// Remembers the server's `MAX_BATCH_MUTATION` for the rest of the run.
-    pub(super) fn learn_batch_limit(&self, limit: usize) {
+    /// Remembers, for the rest of the run, how many items one request may carry, from the
+    /// refusal that told (`MAX_BATCH_MUTATION`, or a body over `MAX_PAYLOAD_SIZE`).
+    pub(super) fn learn_batch_limit(&self, limit: usize, setting: &str) {
         let before = self.batch_limit.fetch_min(limit, Ordering::Relaxed);
         if limit < before {
             tracing::info!(
-                "Directus accepts at most {limit} items per request (MAX_BATCH_MUTATION): \
-                 sending smaller batches"
+                "Directus refused a batch for {setting}: sending at most {limit} items per request"
             );
         }
     }
@@ -123,6 +123,7 @@ impl Client {
                 path: request.path,
                 query: request.query.clone(),
                 body: Some(&body),
+                upload: false,
             };
             match self.data(&part_request).await {
                 Ok(answer) => {
@@ -135,7 +136,11 @@ impl Client {
                 }
                 Err(error) => match error.batch_limit() {
                     Some(smaller) if smaller > 0 && smaller < part.len() => {
-                        self.learn_batch_limit(smaller);
+                        self.learn_batch_limit(smaller, "MAX_BATCH_MUTATION");
+                        parts.retry(part);
+                    }
+                    _ if error.too_large() && part.len() > 1 => {
+                        self.learn_batch_limit(part.len().div_ceil(2), "MAX_PAYLOAD_SIZE");
                         parts.retry(part);
                     }
                     _ if deleting && blocked_by_other_items(&error) => {
@@ -717,10 +722,10 @@ mod tests {
             Client::new("http://127.0.0.1:1", Credentials::Token(Secret::new("t"))).unwrap();
         assert_eq!(client.batch_limit(), None);
         assert_eq!(sizes(client.chunks(&values)), [100, 100, 50]);
-        client.learn_batch_limit(120);
+        client.learn_batch_limit(120, "MAX_BATCH_MUTATION");
         assert_eq!(client.batch_size(), 100, "never above BATCH_ITEMS");
-        client.learn_batch_limit(10);
-        client.learn_batch_limit(40);
+        client.learn_batch_limit(10, "MAX_BATCH_MUTATION");
+        client.learn_batch_limit(40, "MAX_BATCH_MUTATION");
         assert_eq!(client.batch_limit(), Some(10), "the smallest limit wins");
         assert_eq!(sizes(client.chunks(&values[..25])), [10, 10, 5]);
         assert_eq!(chunks_of(&values[..2], 0).len(), 2, "never empty chunks");

@@ -107,6 +107,21 @@ impl DirectusError {
         digits.parse().ok()
     }
 
+    /// Whether the server refused a body for its size (`MAX_PAYLOAD_SIZE`): Directus answers
+    /// 400 "request entity too large" (HTTP's own 413 from a proxy in front of it).
+    pub fn too_large(&self) -> bool {
+        match self {
+            DirectusError::Api {
+                status, message, ..
+            } => {
+                *status == StatusCode::PAYLOAD_TOO_LARGE
+                    || (*status == StatusCode::BAD_REQUEST
+                        && message.to_ascii_lowercase().contains("entity too large"))
+            }
+            _ => false,
+        }
+    }
+
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             DirectusError::Api { status, .. } => Some(*status),

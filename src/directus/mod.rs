@@ -95,6 +95,8 @@ pub struct Request<'a> {
     pub path: &'a str,
     pub query: Vec<(String, String)>,
     pub body: Option<&'a Value>,
+    /// Send `body` as an uploaded JSON file rather than a JSON body.
+    pub upload: bool,
 }
 
 impl<'a> Request<'a> {
@@ -104,6 +106,7 @@ impl<'a> Request<'a> {
             path,
             query: Vec::new(),
             body: None,
+            upload: false,
         }
     }
 
@@ -116,6 +119,44 @@ impl<'a> Request<'a> {
         self.body = Some(body);
         self
     }
+
+    /// `body` as a `multipart/form-data` file: Directus caps JSON bodies at `MAX_PAYLOAD_SIZE`
+    /// (1 MB by default, often less in production), but its schema endpoints also take the
+    /// snapshot or diff as an upload, which has no such cap. A large schema then still
+    /// diffs and applies in one piece, atomically, instead of being cut into parts Directus
+    /// would read as "delete everything else".
+    pub fn upload(mut self, body: &'a Value) -> Self {
+        self.body = Some(body);
+        self.upload = true;
+        self
+    }
+}
+
+/// The batch size to try after `error` refused `batch`: the server's `MAX_BATCH_MUTATION`,
+/// or half the batch when the body was too large (`MAX_PAYLOAD_SIZE`, which cannot be asked
+/// for either), with the setting's name. `None`: splitting would not help.
+fn smaller_batches(
+    error: &DirectusError,
+    batch: Option<&Batch<'_>>,
+) -> Option<(usize, &'static str)> {
+    let len = batch?.len();
+    match error.batch_limit() {
+        Some(limit) if limit > 0 && len.is_none_or(|len| len > limit) => {
+            Some((limit, "MAX_BATCH_MUTATION"))
+        }
+        _ if error.too_large() => len
+            .filter(|len| *len > 1)
+            .map(|len| (len.div_ceil(2), "MAX_PAYLOAD_SIZE")),
+        _ => None,
+    }
+}
+
+fn upload_form(body: &Value) -> reqwest::multipart::Form {
+    let file = reqwest::multipart::Part::bytes(body.to_string().into_bytes())
+        .file_name("snapshot.json")
+        .mime_str("application/json")
+        .expect("a valid MIME type");
+    reqwest::multipart::Form::new().part("file", file)
 }
 
 impl Client {
@@ -170,6 +211,7 @@ impl Client {
     pub async fn json(&self, request: Request<'_>) -> Result<Value> {
         let batch = request
             .body
+            .filter(|_| !request.upload)
             .and_then(|body| Batch::of(&request.method, body));
         let limit = self.batch_limit.load(Ordering::Relaxed);
         if let Some(batch) = &batch
@@ -178,11 +220,9 @@ impl Client {
             return self.send_in_parts(&request, batch, limit).await;
         }
         match self.data(&request).await {
-            Err(error) => match (error.batch_limit(), &batch) {
-                (Some(limit), Some(batch))
-                    if limit > 0 && batch.len().is_none_or(|len| len > limit) =>
-                {
-                    self.learn_batch_limit(limit);
+            Err(error) => match (smaller_batches(&error, batch.as_ref()), &batch) {
+                (Some((limit, setting)), Some(batch)) => {
+                    self.learn_batch_limit(limit, setting);
                     self.send_in_parts(&request, batch, limit).await
                 }
                 _ => Err(error),
@@ -408,8 +448,10 @@ impl Client {
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
         }
-        if let Some(body) = request.body {
-            builder = builder.json(body);
+        match request.body {
+            Some(body) if request.upload => builder = builder.multipart(upload_form(body)),
+            Some(body) => builder = builder.json(body),
+            None => {}
         }
         builder.send().await.map_err(|e| self.transport_error(e))
     }

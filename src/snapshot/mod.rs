@@ -91,7 +91,7 @@ impl Snapshot {
     }
 
     async fn request_diff(&self, client: &Client, force: bool) -> Result<Value, DirectusError> {
-        let mut request = Request::new(Method::POST, "/schema/diff").body(&self.0);
+        let mut request = Request::new(Method::POST, "/schema/diff").upload(&self.0);
         if force {
             // Directus treats the mere presence of `force` as true.
             request = request.query("force", "true");
@@ -159,7 +159,9 @@ impl SchemaDiff {
 
     pub async fn apply(&self, client: &Client) -> Result<(), DirectusError> {
         let body = serde_json::json!({"hash": self.hash, "diff": self.diff});
-        client.post("/schema/apply", &body).await?;
+        client
+            .json(Request::new(Method::POST, "/schema/apply").upload(&body))
+            .await?;
         Ok(())
     }
 }
