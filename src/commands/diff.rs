@@ -30,6 +30,7 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
     let target = context.connect(args.force).await?;
     let dump = context.load_dump(source.as_ref()).await?;
     let plan = target.compare(&dump, args.force).await?.plan;
+    plan.note_left_out();
     match args.format {
         OutputFormat::Text => ui::print(&plan.render_text(ui::color()))?,
         OutputFormat::Json => ui::print(&format!(

@@ -28,6 +28,7 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
     let target = context.connect(args.force).await?;
     let comparison = target.compare(&dump, args.force).await?;
     ui::print(&comparison.plan.render_text(ui::color()))?;
+    comparison.plan.note_left_out();
     refuse_unresolved(&comparison.plan)?;
     if let Some(repo) = &repo
         && !args.force

@@ -132,7 +132,7 @@ impl Target {
         let schema = async {
             match &dump.snapshot {
                 Some(snapshot) => snapshot.diff(&self.client, force).await,
-                None => Ok(None),
+                None => Ok(Default::default()),
             }
         };
         let (schema, instance) = tokio::try_join!(schema, self.read(&specs))?;
@@ -140,7 +140,8 @@ impl Target {
         let types = self.field_types(&collections).await?;
         let invalid = crate::plan::check_values(&collections, &types);
         let mut plan = Plan {
-            schema,
+            schema: schema.diff,
+            left_out: schema.left_out,
             collections,
             unresolved,
             invalid,

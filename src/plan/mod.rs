@@ -28,6 +28,9 @@ use serde_json::Value;
 pub struct Plan {
     /// Directus' own schema diff, `None` when the schema matches or is not compared.
     pub schema: Option<SchemaDiff>,
+    /// Schema differences Directus reports but cannot make on this instance: noted, never
+    /// applied (see `SchemaComparison::left_out`).
+    pub left_out: Vec<String>,
     /// One entry per collection compared, in push order.
     pub collections: Vec<CollectionChanges>,
     /// References in the dump that nothing on the instance or in the dump satisfies.

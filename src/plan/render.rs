@@ -160,7 +160,22 @@ impl Plan {
             "unresolved": self.unresolved,
             "invalid": self.invalid,
             "dataLoss": self.data_loss,
+            "leftOut": self.left_out,
             "summary": self.counts(),
         })
+    }
+
+    /// Says, once per command, which schema differences are left out because Directus
+    /// cannot make them here: not changes, but worth knowing (a uuid that SQLite keeps as a
+    /// string will compare as one everywhere the dump goes next).
+    pub fn note_left_out(&self) {
+        if self.left_out.is_empty() {
+            return;
+        }
+        tracing::info!(
+            "note: left out {} schema differences Directus cannot make on this instance:\n  {}",
+            self.left_out.len(),
+            self.left_out.join("\n  ")
+        );
     }
 }

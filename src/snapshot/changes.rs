@@ -69,13 +69,18 @@ impl SchemaChanges {
     }
 }
 
-fn change_of(entry: &Value) -> SchemaChange {
+/// `collection` or `collection.field`: how an entry of a schema diff is named to people.
+pub(super) fn entry_name(entry: &Value) -> String {
     let text = |key: &str| entry.get(key).and_then(Value::as_str);
-    let name = match (text("collection"), text("field")) {
+    match (text("collection"), text("field")) {
         (Some(c), Some(f)) => format!("{c}.{f}"),
         (Some(c), None) => c.to_string(),
         _ => "?".to_string(),
-    };
+    }
+}
+
+fn change_of(entry: &Value) -> SchemaChange {
+    let name = entry_name(entry);
     let records = entry
         .get("diff")
         .and_then(Value::as_array)

@@ -52,42 +52,58 @@ impl Snapshot {
         }
     }
 
-    /// Asks Directus what applying this snapshot would change. `None`: nothing.
+    /// Asks Directus what applying this snapshot would change, without the differences it
+    /// cannot make on this instance (see [`SchemaComparison::left_out`]).
     pub async fn diff(
         &self,
         client: &Client,
         force: bool,
-    ) -> Result<Option<SchemaDiff>, DirectusError> {
+    ) -> Result<SchemaComparison, DirectusError> {
         // Without `force` first: Directus then says whether the Directus version or the
         // database vendor differs, and only a vendor change makes column types differ.
-        let (response, cross_vendor) = match self.request_diff(client, false).await {
-            Ok(response) => (response, false),
+        let own_vendor = self.0.get("vendor").and_then(Value::as_str);
+        let (response, target_vendor) = match self.request_diff(client, false).await {
+            Ok(response) => (response, own_vendor.map(str::to_string)),
             Err(DirectusError::Api {
                 status: reqwest::StatusCode::BAD_REQUEST,
                 message,
                 ..
             }) if force && message.contains("does not match the current instance") => {
-                let cross_vendor = message.contains("vendor");
-                (self.request_diff(client, true).await?, cross_vendor)
+                let vendor = instance_vendor(&message).or(own_vendor.map(str::to_string));
+                (self.request_diff(client, true).await?, vendor)
             }
             Err(other) => return Err(other),
         };
         let Some(mut diff) = response.get("diff").cloned() else {
-            return Ok(None);
+            return Ok(SchemaComparison::default());
         };
         let hash = response.get("hash").cloned().unwrap_or(Value::Null);
+        let target = Target {
+            vendor: target_vendor.as_deref(),
+            dump_vendor: own_vendor,
+            cross_vendor: target_vendor.as_deref() != own_vendor,
+        };
+        let (mut left_out, mut spelt) = (Vec::new(), 0);
         if let Some(object) = diff.as_object_mut() {
             for part in PARTS {
                 if let Some(Value::Array(items)) = object.get_mut(part) {
                     items.retain(|item| !mentions_hidden(item, &hidden()));
-                    if cross_vendor {
-                        drop_vendor_differences(part, items);
-                    }
+                    let (named, spellings) = leave_out_unchangeable(items, &target);
+                    left_out.extend(named);
+                    spelt += spellings;
                 }
             }
         }
+        if spelt > 0 {
+            tracing::debug!(
+                "left out {spelt} schema entries whose only differences are the database vendor's column details"
+            );
+        }
         let schema_diff = SchemaDiff { hash, diff };
-        Ok((!schema_diff.changes().is_empty()).then_some(schema_diff))
+        Ok(SchemaComparison {
+            diff: (!schema_diff.changes().is_empty()).then_some(schema_diff),
+            left_out,
+        })
     }
 
     async fn request_diff(&self, client: &Client, force: bool) -> Result<Value, DirectusError> {
@@ -113,22 +129,133 @@ const VENDOR_SPECIFIC: [&str; 6] = [
     "is_unique",
 ];
 
-fn drop_vendor_differences(part: &str, entries: &mut Vec<Value>) {
-    let before = entries.len();
+/// Field types a database cannot keep: Directus creates the column for the dump's type
+/// (first) but reads it back as another (second), as its `getLocalType` maps the column.
+/// A uuid without the `uuid` special is a `char(36)` on SQLite and MySQL, read as `string`;
+/// SQLite has no `timestamp` column, only `datetime`, read as `dateTime`.
+fn types_read_back_as(vendor: &str) -> &'static [(&'static str, &'static str)] {
+    match vendor {
+        "sqlite" => &[("uuid", "string"), ("timestamp", "dateTime")],
+        "mysql" | "mariadb" => &[("uuid", "string")],
+        _ => &[],
+    }
+}
+
+/// The other way round: types a dump from `vendor` names for what a database with native
+/// uuids keeps as `uuid` (first: the dump's, second: the target's). A many-to-one to a uuid
+/// key pulled from SQLite or MySQL is a `string`; PostgreSQL must give the column the key's
+/// own type.
+fn types_written_as(vendor: &str) -> &'static [(&'static str, &'static str)] {
+    match vendor {
+        "sqlite" | "mysql" | "mariadb" => &[("string", "uuid")],
+        _ => &[],
+    }
+}
+
+/// The instance a diff was made against, and the dump's vendor, as far as the diff's records
+/// depend on them.
+struct Target<'a> {
+    vendor: Option<&'a str>,
+    dump_vendor: Option<&'a str>,
+    cross_vendor: bool,
+}
+
+impl Target<'_> {
+    /// Why Directus cannot make the difference `record` (one deep-diff record of `entry`),
+    /// if it cannot.
+    fn cannot_make(&self, entry: &Value, record: &Value) -> Option<Unchangeable> {
+        if record.get("kind").and_then(Value::as_str) != Some("E") {
+            return None;
+        }
+        let path: Vec<&str> = record
+            .get("path")
+            .and_then(Value::as_array)
+            .map(|p| p.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let text = |key: &str| record.get(key).and_then(Value::as_str).unwrap_or("null");
+        let (live, wanted) = (text("lhs"), text("rhs"));
+        match path.as_slice() {
+            ["schema", detail] if self.cross_vendor && VENDOR_SPECIFIC.contains(detail) => {
+                Some(Unchangeable::Spelling)
+            }
+            // Directus derives the column type from the field type: with the same field
+            // type on both sides, the column type (`char` for a re-created `varchar`, say)
+            // is the database's spelling, not something a push can set.
+            ["schema", "data_type"] if !changes_type(entry) => Some(Unchangeable::Other(format!(
+                "column type {live} (the dump has {wanted}) follows from the field type"
+            ))),
+            ["type"] => {
+                let vendor = self.vendor?;
+                if types_read_back_as(vendor).contains(&(wanted, live)) {
+                    return Some(Unchangeable::Other(format!(
+                        "{vendor} keeps a {wanted} field as {live}"
+                    )));
+                }
+                let dump_vendor = self.dump_vendor.filter(|_| self.cross_vendor)?;
+                types_written_as(dump_vendor)
+                    .contains(&(wanted, live))
+                    .then(|| {
+                        Unchangeable::Other(format!(
+                            "a {live} column, which {dump_vendor} dumps as {wanted}"
+                        ))
+                    })
+            }
+            _ => None,
+        }
+    }
+}
+
+enum Unchangeable {
+    /// A column detail another database spells differently: expected on every cross-vendor
+    /// push, counted rather than listed.
+    Spelling,
+    Other(String),
+}
+
+fn changes_type(entry: &Value) -> bool {
+    entry
+        .get("diff")
+        .and_then(Value::as_array)
+        .is_some_and(|records| {
+            records.iter().any(|record| {
+                record.pointer("/path/0").and_then(Value::as_str) == Some("type")
+                    && record.get("path").and_then(Value::as_array).map(Vec::len) == Some(1)
+            })
+        })
+}
+
+/// Removes from `entries` the records Directus cannot make on `target`, and the entries left
+/// without records. Returns what was left out worth naming, one line per entry, and how many
+/// entries differed only in the other database's spellings.
+fn leave_out_unchangeable(entries: &mut Vec<Value>, target: &Target) -> (Vec<String>, usize) {
+    let mut named = Vec::new();
+    let mut spelt = 0;
     for entry in entries.iter_mut() {
+        let snapshot = entry.clone();
+        let mut reasons = Vec::new();
+        let mut spelling = false;
         if let Some(Value::Array(records)) = entry.get_mut("diff") {
-            records.retain(|record| {
-                let path: Vec<&str> = record
-                    .get("path")
-                    .and_then(Value::as_array)
-                    .map(|p| p.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
-                let edit = record.get("kind").and_then(Value::as_str) == Some("E");
-                !(edit
-                    && path.len() == 2
-                    && path[0] == "schema"
-                    && VENDOR_SPECIFIC.contains(&path[1]))
+            records.retain(|record| match target.cannot_make(&snapshot, record) {
+                Some(Unchangeable::Spelling) => {
+                    spelling = true;
+                    false
+                }
+                Some(Unchangeable::Other(reason)) => {
+                    reasons.push(reason);
+                    false
+                }
+                None => true,
             });
+        }
+        if !reasons.is_empty() {
+            reasons.dedup();
+            named.push(format!(
+                "{}: {}",
+                changes::entry_name(entry),
+                reasons.join("; ")
+            ));
+        } else if spelling {
+            spelt += 1;
         }
     }
     entries.retain(|entry| {
@@ -137,12 +264,28 @@ fn drop_vendor_differences(part: &str, entries: &mut Vec<Value>) {
             .and_then(Value::as_array)
             .is_none_or(|records| !records.is_empty())
     });
-    if entries.len() < before {
-        tracing::debug!(
-            "left out {} {part} whose only differences are the database vendor's column details",
-            before - entries.len()
-        );
-    }
+    (named, spelt)
+}
+
+/// The vendor Directus names in its "does not match" refusal: "... the current instance's
+/// vendor postgres. You can bypass ...".
+fn instance_vendor(message: &str) -> Option<String> {
+    let (_, rest) = message.split_once("current instance's vendor ")?;
+    let vendor: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!vendor.is_empty()).then_some(vendor)
+}
+
+/// What `/schema/diff` said, once the differences Directus cannot make are left out.
+#[derive(Debug, Clone, Default)]
+pub struct SchemaComparison {
+    /// `None`: nothing to apply.
+    pub diff: Option<SchemaDiff>,
+    /// Differences Directus reports but cannot make on this instance (column spellings,
+    /// types the database reads back as others): one line per field, never changes to make.
+    pub left_out: Vec<String>,
 }
 
 /// Directus' answer to `/schema/diff`, sent back unchanged to `/schema/apply`.
@@ -172,4 +315,121 @@ fn mentions_hidden(item: &Value, hidden: &[&str]) -> bool {
             .and_then(Value::as_str)
             .is_some_and(|name| hidden.contains(&name))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn edit(path: &[&str], live: &str, wanted: &str) -> Value {
+        json!({"kind": "E", "path": path, "lhs": live, "rhs": wanted})
+    }
+
+    fn field(records: Vec<Value>) -> Value {
+        json!({"collection": "things", "field": "ref", "diff": records})
+    }
+
+    fn target<'a>(vendor: &'a str, dump_vendor: &'a str) -> Target<'a> {
+        Target {
+            vendor: Some(vendor),
+            dump_vendor: Some(dump_vendor),
+            cross_vendor: vendor != dump_vendor,
+        }
+    }
+
+    fn left(entries: Vec<Value>, target: &Target) -> (Vec<Value>, Vec<String>, usize) {
+        let mut entries = entries;
+        let (named, spelt) = leave_out_unchangeable(&mut entries, target);
+        (entries, named, spelt)
+    }
+
+    #[test]
+    fn a_column_type_alone_is_never_a_change_to_make() {
+        let char_for_varchar = field(vec![edit(&["schema", "data_type"], "varchar", "char")]);
+        let (kept, named, _) = left(vec![char_for_varchar], &target("sqlite", "sqlite"));
+        assert!(kept.is_empty());
+        assert_eq!(
+            named,
+            ["things.ref: column type varchar (the dump has char) follows from the field type"]
+        );
+    }
+
+    #[test]
+    fn a_new_field_type_keeps_its_column_type() {
+        let retyped = field(vec![
+            edit(&["type"], "string", "text"),
+            edit(&["schema", "data_type"], "varchar", "text"),
+        ]);
+        let (kept, named, _) = left(vec![retyped.clone()], &target("sqlite", "sqlite"));
+        assert_eq!(kept, [retyped]);
+        assert!(named.is_empty());
+    }
+
+    #[test]
+    fn types_a_database_cannot_keep() {
+        let sqlite = target("sqlite", "postgres");
+        for (live, wanted) in [("string", "uuid"), ("dateTime", "timestamp")] {
+            let (kept, named, _) = left(vec![field(vec![edit(&["type"], live, wanted)])], &sqlite);
+            assert!(kept.is_empty(), "{wanted} → {live}");
+            assert_eq!(
+                named,
+                [format!(
+                    "things.ref: sqlite keeps a {wanted} field as {live}"
+                )]
+            );
+        }
+        let postgres = target("postgres", "sqlite");
+        let (kept, _, _) = left(
+            vec![field(vec![edit(&["type"], "uuid", "string")])],
+            &postgres,
+        );
+        assert!(kept.is_empty(), "a uuid column SQLite dumps as string");
+
+        // The same pairs are real changes where the database can make them.
+        let same = target("postgres", "postgres");
+        for (live, wanted) in [
+            ("string", "uuid"),
+            ("uuid", "string"),
+            ("dateTime", "timestamp"),
+        ] {
+            let entry = field(vec![edit(&["type"], live, wanted)]);
+            let (kept, named, _) = left(vec![entry.clone()], &same);
+            assert_eq!(kept, [entry], "{live} → {wanted} on postgres");
+            assert!(named.is_empty());
+        }
+        let entry = field(vec![edit(&["type"], "string", "integer")]);
+        let (kept, _, _) = left(vec![entry.clone()], &sqlite);
+        assert_eq!(kept, [entry], "a real type change stays");
+    }
+
+    #[test]
+    fn cross_vendor_spellings_are_counted_not_named() {
+        let entries = vec![
+            field(vec![edit(&["schema", "max_length"], "null", "36")]),
+            field(vec![
+                edit(&["schema", "numeric_precision"], "24", "null"),
+                edit(&["meta", "note"], "old", "new"),
+            ]),
+        ];
+        let (kept, named, spelt) = left(entries, &target("postgres", "sqlite"));
+        assert_eq!(kept, [field(vec![edit(&["meta", "note"], "old", "new")])]);
+        assert!(named.is_empty());
+        assert_eq!(spelt, 2);
+        let same = field(vec![edit(&["schema", "max_length"], "100", "200")]);
+        let (kept, _, _) = left(vec![same.clone()], &target("sqlite", "sqlite"));
+        assert_eq!(kept, [same], "a length is a change on the same database");
+    }
+
+    #[test]
+    fn the_vendor_directus_names_in_its_refusal() {
+        let message = "Invalid payload. Provided snapshot's vendor sqlite does not match the \
+                       current instance's vendor postgres. You can bypass this check by passing \
+                       the \"force\" query parameter.";
+        assert_eq!(instance_vendor(message).as_deref(), Some("postgres"));
+        assert_eq!(
+            instance_vendor("Provided snapshot's directus version 10.12.0 does not match"),
+            None
+        );
+    }
 }

@@ -179,3 +179,70 @@ pub fn user_with_role(instance: &DirectusInstance, email: &str, role: &Value) ->
     );
     user["id"].as_str().unwrap().to_string()
 }
+
+/// `count` collections built the way the admin app and scripts build them over REST, with the
+/// field types whose columns each database reads back its own way: a uuid primary key, a plain
+/// uuid, a many-to-one to `directus_users` and to the previous collection (uuids without the
+/// `uuid` special: `char(36)` on SQLite and MySQL, read back as `string`), a `timestamp`
+/// (SQLite's `datetime`, read back as `dateTime`), a `dateTime`, a string and a JSON field.
+pub fn uuid_collections(instance: &DirectusInstance, count: usize) -> Vec<String> {
+    let names: Vec<String> = (0..count).map(|c| format!("catalog_{c:02}")).collect();
+    for (index, name) in names.iter().enumerate() {
+        let mut fields = vec![
+            json!({"field": "id", "type": "uuid", "meta": {"hidden": true, "special": ["uuid"]},
+                   "schema": {"is_primary_key": true}}),
+            json!({"field": "reference", "type": "uuid"}),
+            json!({"field": "owner", "type": "uuid",
+                   "meta": {"interface": "select-dropdown-m2o", "special": ["m2o"]}}),
+            json!({"field": "created", "type": "timestamp", "meta": {"special": ["date-created"]}}),
+            json!({"field": "starts", "type": "dateTime"}),
+            json!({"field": "title", "type": "string", "schema": {"max_length": 120}}),
+            json!({"field": "extra", "type": "json", "meta": {"special": ["cast-json"]}}),
+        ];
+        if index > 0 {
+            fields.push(json!({"field": "parent", "type": "uuid",
+                               "meta": {"interface": "select-dropdown-m2o", "special": ["m2o"]}}));
+        }
+        instance.post(
+            "/collections",
+            &json!({"collection": name, "schema": {}, "meta": {"icon": "inventory_2"}, "fields": fields}),
+        );
+        instance.post(
+            "/relations",
+            &json!({"collection": name, "field": "owner", "related_collection": "directus_users",
+                    "schema": {"on_delete": "SET NULL"}}),
+        );
+        if index > 0 {
+            instance.post(
+                "/relations",
+                &json!({"collection": name, "field": "parent", "related_collection": names[index - 1],
+                        "schema": {"on_delete": "SET NULL"}}),
+            );
+        }
+    }
+    names
+}
+
+/// `roles` roles, each with the four CRUD permissions on every collection of `collections`.
+pub fn roles_with_permissions(instance: &DirectusInstance, roles: usize, collections: &[String]) {
+    let created = instance.post(
+        "/roles",
+        &Value::Array(
+            (0..roles)
+                .map(|r| json!({"name": format!("Team {r:02}"), "icon": "group"}))
+                .collect(),
+        ),
+    );
+    let mut permissions = Vec::new();
+    for role in created.as_array().expect("the roles created") {
+        for collection in collections {
+            for action in ["create", "read", "update", "delete"] {
+                permissions.push(json!({"role": role["id"], "collection": collection,
+                                        "action": action, "fields": ["*"], "permissions": {}}));
+            }
+        }
+    }
+    for batch in permissions.chunks(400) {
+        instance.post("/permissions", &Value::Array(batch.to_vec()));
+    }
+}
