@@ -431,3 +431,74 @@ fn walk_bytes(dir: &Path) -> u64 {
         })
         .sum()
 }
+
+/// With `QUERY_LIMIT_MAX`, Directus answers at most that many items per read, whatever the
+/// limit asked: every list is read in pages and checked against Directus' count, so a pull
+/// sees every role and a push deletes exactly the roles the dump dropped.
+#[test]
+fn query_limit_max_pages_every_read() {
+    let env = [("QUERY_LIMIT_MAX", "50")];
+    let (a, b) = thread::scope(|s| {
+        let a = s.spawn(|| DirectusInstance::start_without_extension_with_env(&env));
+        let b = s.spawn(|| DirectusInstance::start_without_extension_with_env(&env));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    support::seed::blog_schema(&a);
+    support::seed::roles_with_permissions(&a, 120, &["articles".to_string()]);
+    assert_eq!(
+        a.get("/roles?fields=id&limit=-1").as_array().unwrap().len(),
+        50,
+        "Directus caps every page at 50"
+    );
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    a.ok(dir, &["pull"]);
+    let roles = collection_file(dir, "roles");
+    // The runner's own role is never synced.
+    assert_eq!(roles.len(), 120);
+    assert_eq!(collection_file(dir, "permissions").len(), 480);
+
+    let push = b.ok(dir, &["push"]);
+    assert!(
+        push.stdout
+            .ends_with("613 to create, 0 to update, 0 to delete\n"),
+        "{push}"
+    );
+    let pulled = tempfile::tempdir().unwrap();
+    b.ok(pulled.path(), &["pull"]);
+    same_items(dir, pulled.path());
+
+    // The dump drops 70 roles and their permissions: exactly those go.
+    let (dropped, kept): (Vec<Value>, Vec<Value>) = roles.into_iter().partition(|role| {
+        role["name"]
+            .as_str()
+            .and_then(|name| name.strip_prefix("Team "))
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| n < 70)
+    });
+    assert_eq!(dropped.len(), 70);
+    write_collection(dir, "roles", &kept);
+    let dropped: Vec<&Value> = dropped.iter().map(|role| &role["_syncId"]).collect();
+    let permissions: Vec<Value> = collection_file(dir, "permissions")
+        .into_iter()
+        .filter(|p| !dropped.contains(&&p["role"]))
+        .collect();
+    assert_eq!(permissions.len(), 200);
+    write_collection(dir, "permissions", &permissions);
+    let push = b.ok(dir, &["push"]);
+    assert!(
+        push.stdout
+            .ends_with("0 to create, 0 to update, 350 to delete\n"),
+        "{push}"
+    );
+    b.ok(dir, &["diff", "--exit-code"]);
+    let count = |endpoint: &str, filter: &str| {
+        let answer = b.get(&format!("{endpoint}?aggregate[count]=id{filter}"));
+        answer[0]["count"]["id"]
+            .as_u64()
+            .or_else(|| answer[0]["count"]["id"].as_str()?.parse().ok())
+            .unwrap_or_else(|| panic!("a count: {answer}"))
+    };
+    assert_eq!(count("/roles", ""), 51, "50 roles and the administrators'");
+    assert_eq!(count("/permissions", "&filter[role][_nnull]=true"), 200);
+}

@@ -52,10 +52,13 @@ impl Client {
     }
 
     /// Items per batch write: [`BATCH_ITEMS`], or the server's smaller `MAX_BATCH_MUTATION`
-    /// once learned.
+    /// once learned, or its `QUERY_LIMIT_MAX`: Directus answers a batch create with the items
+    /// created, read back like any list, so with no more than that many (and the ids it
+    /// generated are known only from that answer).
     pub fn batch_size(&self) -> usize {
         BATCH_ITEMS
             .min(self.batch_limit.load(Ordering::Relaxed))
+            .min(self.page_limit.load(Ordering::Relaxed))
             .max(1)
     }
 

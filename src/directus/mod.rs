@@ -25,6 +25,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Mutex, Semaphore};
 
+/// No `QUERY_LIMIT_MAX` known: lists are asked for whole.
+const NO_PAGE_LIMIT: usize = usize::MAX;
+
 /// Requests in flight at once: enough to overlap latency, few enough that Directus' pressure
 /// limiter stays quiet on a small server.
 const MAX_CONCURRENT_REQUESTS: usize = 6;
@@ -84,6 +87,8 @@ pub struct Client {
     /// The most items one mutation may change (`MAX_BATCH_MUTATION`), learned from the first
     /// batch the server refused; [`NO_BATCH_LIMIT`] until then.
     batch_limit: AtomicUsize,
+    /// `QUERY_LIMIT_MAX` from `/server/info`; [`NO_PAGE_LIMIT`] when there is none.
+    page_limit: AtomicUsize,
     /// Per collection, its many-to-one fields that point at the collection itself (read from
     /// `/relations` before the first delete in parts there).
     self_links: std::sync::Mutex<HashMap<String, Vec<String>>>,
@@ -151,6 +156,27 @@ fn smaller_batches(
     }
 }
 
+/// A paged read that did not add up: never taken as the whole list.
+pub fn short_list(path: &str, read: usize, counted: u64) -> DirectusError {
+    DirectusError::InvalidResponse {
+        method: Method::GET,
+        path: path.to_string(),
+        detail: format!(
+            "read {read} distinct items where Directus counted {counted} (is something writing \
+             to the instance at the same time?)"
+        ),
+    }
+}
+
+/// Drops later copies of items with the same `id` (items without one are all kept).
+fn dedup_by_id(items: &mut Vec<Value>) {
+    let mut seen = std::collections::HashSet::new();
+    items.retain(|item| match item.get("id") {
+        Some(id) if !id.is_null() => seen.insert(id.to_string()),
+        _ => true,
+    });
+}
+
 fn upload_form(body: &Value) -> reqwest::multipart::Form {
     let file = reqwest::multipart::Part::bytes(body.to_string().into_bytes())
         .file_name("snapshot.json")
@@ -188,6 +214,7 @@ impl Client {
             requests: AtomicUsize::new(0),
             in_flight: Semaphore::new(MAX_CONCURRENT_REQUESTS),
             batch_limit: AtomicUsize::new(NO_BATCH_LIMIT),
+            page_limit: AtomicUsize::new(NO_PAGE_LIMIT),
             self_links: std::sync::Mutex::new(HashMap::new()),
         })
     }
@@ -258,23 +285,60 @@ impl Client {
         })
     }
 
-    /// Every item of a collection endpoint. Asks for all at once; when the server caps the
-    /// page (`QUERY_LIMIT_MAX`), pages through the rest. A non-list answer is an error, never
-    /// "no items".
+    /// Every item of a collection endpoint, in pages of `QUERY_LIMIT_MAX` when the server has
+    /// one (Directus sorts by primary key when asked for no order). A non-list answer is an
+    /// error, never "no items"; so is a list that is not as long as Directus counted, after
+    /// one more try (items created or deleted while paging).
     pub async fn list(&self, path: &str, params: Vec<(String, String)>) -> Result<Vec<Value>> {
+        let mut tries = 0;
+        loop {
+            let (items, total) = self.list_as_served(path, &params).await?;
+            match total {
+                Some(total) if items.len() as u64 != total => {
+                    tries += 1;
+                    if tries < 2 {
+                        tracing::debug!(
+                            "{path}: read {} items where Directus counted {total}; reading again",
+                            items.len()
+                        );
+                        continue;
+                    }
+                    return Err(short_list(path, items.len(), total));
+                }
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// The pages of a list as Directus serves them, and its count of the rows behind them.
+    /// For endpoints whose entries are not rows one for one (Directus 10 merges permissions
+    /// after reading a page): the caller checks the count once it has the rows.
+    pub async fn list_as_served(
+        &self,
+        path: &str,
+        params: &[(String, String)],
+    ) -> Result<(Vec<Value>, Option<u64>)> {
+        let mut page = match self.page_limit.load(Ordering::Relaxed) {
+            NO_PAGE_LIMIT => None,
+            limit => Some(limit),
+        };
         let mut items: Vec<Value> = Vec::new();
-        let mut page_size: Option<usize> = None;
+        let mut total = None;
+        let mut offset = 0;
         loop {
             let mut request = Request::new(Method::GET, path);
-            request.query = params.clone();
-            request = match page_size {
-                None => request.query("limit", "-1").query("meta", "filter_count"),
+            request.query = params.to_vec();
+            request = match page {
+                None => request.query("limit", "-1"),
                 Some(size) => request
                     .query("limit", size.to_string())
-                    .query("offset", items.len().to_string()),
+                    .query("offset", offset.to_string()),
             };
+            if offset == 0 {
+                request = request.query("meta", "filter_count");
+            }
             let body = self.body(&request).await?;
-            let Some(Value::Array(page)) = body.get("data") else {
+            let Some(Value::Array(entries)) = body.get("data") else {
                 return Err(DirectusError::InvalidResponse {
                     method: Method::GET,
                     path: path.to_string(),
@@ -284,21 +348,34 @@ impl Client {
                     ),
                 });
             };
-            let received = page.len();
-            items.extend(page.iter().cloned());
-            let total = body.pointer("/meta/filter_count").and_then(Value::as_u64);
-            if page_size.is_none()
-                && let Some(total) = total
-            {
-                page_size = Some(received);
-                if received == 0 || items.len() as u64 >= total {
-                    return Ok(items);
-                }
-                tracing::debug!("{path}: the server sent {received} of {total} items; paging");
-                continue;
+            items.extend(entries.iter().cloned());
+            if offset == 0 {
+                total = body.pointer("/meta/filter_count").and_then(Value::as_u64);
             }
-            if page_size.is_none() || received < page_size.unwrap_or(0) || received == 0 {
-                return Ok(items);
+            // Offsets count rows, not the entries answered.
+            let size = match page {
+                Some(size) => size,
+                // A cap the server did not tell (no /server/info read): its first page.
+                None if total.is_some_and(|total| total > entries.len() as u64)
+                    && !entries.is_empty() =>
+                {
+                    page = Some(entries.len());
+                    entries.len()
+                }
+                None => return Ok((items, total)),
+            };
+            offset += size;
+            let more = match total {
+                Some(total) => (offset as u64) < total,
+                None => entries.len() >= size,
+            };
+            if !more {
+                if offset > size {
+                    tracing::debug!("{path}: read {} entries in pages of {size}", items.len());
+                    // An item that moved between pages while reading would be read twice.
+                    dedup_by_id(&mut items);
+                }
+                return Ok((items, total));
             }
         }
     }
@@ -356,6 +433,12 @@ impl Client {
                 url: self.base.clone(),
                 detail: format!("GET /server/info answered {}", snippet(&info.to_string())),
             });
+        }
+        // Admins are told QUERY_LIMIT_MAX (-1: none): pages are then exactly that long.
+        if let Some(max) = info.pointer("/queryLimit/max").and_then(Value::as_u64)
+            && max > 0
+        {
+            self.page_limit.store(max as usize, Ordering::Relaxed);
         }
         match info.get("version").and_then(Value::as_str) {
             Some(version) => Ok(ServerInfo {

@@ -210,13 +210,23 @@ pub async fn read_collection(
         };
         params.push(("filter".into(), filter.to_string()));
     }
-    let mut items = client.list(spec.endpoint, params).await?;
-    if spec.merged_duplicates {
-        items = split_merged_duplicates(client, spec, items).await?;
+    if !spec.merged_duplicates {
+        return client.list(spec.endpoint, params).await;
     }
-    // Directus 10 lists synthetic system permissions without an id: they are not rows.
+    // Directus 10 merges permission rows after reading a page: the count is checked on the
+    // rows recovered.
+    let (items, total) = client.list_as_served(spec.endpoint, &params).await?;
+    let mut items = split_merged_duplicates(client, spec, items).await?;
+    // It also lists synthetic system permissions without an id: they are not rows.
     items.retain(|item| item.get("id").is_some_and(|id| !id.is_null()));
-    Ok(items)
+    match total {
+        Some(total) if items.len() as u64 != total => Err(crate::directus::short_list(
+            spec.endpoint,
+            items.len(),
+            total,
+        )),
+        _ => Ok(items),
+    }
 }
 
 /// A query object as query-string parameters. Paging keys are left to [`Client::list`], which

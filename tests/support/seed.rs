@@ -225,16 +225,19 @@ pub fn uuid_collections(instance: &DirectusInstance, count: usize) -> Vec<String
 
 /// `roles` roles, each with the four CRUD permissions on every collection of `collections`.
 pub fn roles_with_permissions(instance: &DirectusInstance, roles: usize, collections: &[String]) {
-    let created = instance.post(
-        "/roles",
-        &Value::Array(
-            (0..roles)
-                .map(|r| json!({"name": format!("Team {r:02}"), "icon": "group"}))
-                .collect(),
-        ),
-    );
+    let roles: Vec<Value> = (0..roles)
+        .map(|r| json!({"name": format!("Team {r:02}"), "icon": "group"}))
+        .collect();
+    // In batches that Directus answers whole even with a low QUERY_LIMIT_MAX.
+    let created: Vec<Value> = roles
+        .chunks(25)
+        .flat_map(|batch| {
+            let answer = instance.post("/roles", &Value::Array(batch.to_vec()));
+            answer.as_array().expect("the roles created").clone()
+        })
+        .collect();
     let mut permissions = Vec::new();
-    for role in created.as_array().expect("the roles created") {
+    for role in &created {
         for collection in collections {
             for action in ["create", "read", "update", "delete"] {
                 permissions.push(json!({"role": role["id"], "collection": collection,
@@ -242,7 +245,7 @@ pub fn roles_with_permissions(instance: &DirectusInstance, roles: usize, collect
             }
         }
     }
-    for batch in permissions.chunks(400) {
+    for batch in permissions.chunks(25) {
         instance.post("/permissions", &Value::Array(batch.to_vec()));
     }
 }
