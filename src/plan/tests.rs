@@ -746,6 +746,7 @@ fn json_output() {
       ],
       "invalid": [],
       "dataLoss": [],
+      "leftOut": [],
       "summary": {
         "create": 2,
         "update": 1,
