@@ -181,13 +181,9 @@ impl Context {
         );
     }
 
-    /// The instance's URL as records name it (no trailing slash).
+    /// The instance's URL as records and status lines name it (masked, no trailing slash).
     pub fn instance_url(&self) -> String {
-        self.options
-            .directus_url
-            .as_deref()
-            .unwrap_or_default()
-            .trim_end_matches('/')
-            .to_string()
+        let url = self.options.directus_url.as_ref().map(|url| url.expose());
+        crate::secret::mask_url(url.unwrap_or_default().trim_end_matches('/'))
     }
 }

@@ -61,7 +61,7 @@ impl Target {
         tracing::debug!(
             "connected to Directus {} at {}",
             server.version,
-            client.base_url()
+            crate::secret::mask_url(client.base_url())
         );
         let clear_cache = clear_cache(&client);
         let select_store = async {

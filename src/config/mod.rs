@@ -15,6 +15,7 @@ pub use file::{ConfigFile, find_config_file};
 pub use options::{Layer, Options};
 
 use crate::collections::{self as tracked, IdPolicy};
+use crate::secret::MaskedUrl;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -236,7 +237,8 @@ impl Options {
 
     pub fn url(&self) -> Result<&str, ConfigError> {
         self.directus_url
-            .as_deref()
+            .as_ref()
+            .map(MaskedUrl::expose)
             .filter(|url| !url.trim().is_empty())
             .ok_or(ConfigError::MissingUrl)
     }

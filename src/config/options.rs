@@ -5,7 +5,7 @@
 //! ([`add_arguments`]) and the `--debug` line ([`Options::describe`]).
 
 use super::{IdMapMode, PreserveIds};
-use crate::secret::Secret;
+use crate::secret::{MaskedUrl, Secret};
 use clap::parser::ValueSource;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -116,6 +116,19 @@ impl OptionValue for Option<String> {
     }
     fn is_blank(&self) -> bool {
         self.as_deref().is_some_and(|s| s.trim().is_empty())
+    }
+}
+
+impl OptionValue for Option<MaskedUrl> {
+    fn from_words(words: Vec<String>) -> Result<Self, String> {
+        one(words).map(|word| Some(MaskedUrl::new(word)))
+    }
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
+    fn is_blank(&self) -> bool {
+        self.as_ref()
+            .is_some_and(|url| url.expose().trim().is_empty())
     }
 }
 
@@ -285,7 +298,7 @@ declare_options! {
     debug: bool = false, "debug", Flag::Switch("debug"), Some('d'), Scope::Global,
         env None, via None, "";
     /// Base URL of the Directus instance
-    directus_url: Option<String> = None, "directusUrl", Flag::Value("directus-url"), Some('u'),
+    directus_url: Option<MaskedUrl> = None, "directusUrl", Flag::Value("directus-url"), Some('u'),
         Scope::Global, env Some("DIRECTUS_URL"), via None, "URL";
     /// Static token of an admin user (wins over email and password)
     directus_token: Option<Secret> = None, "directusToken", Flag::Value("directus-token"),
@@ -528,6 +541,18 @@ mod tests {
         assert!(!options.describe().contains("s3cret"));
         assert!(!format!("{options:?}").contains("s3cret"));
         assert!(options.describe().contains("directusToken Some(***)"));
+        options.apply(Layer {
+            directus_url: Some(Some(MaskedUrl::new("http://admin:hunter2@cms:8055/"))),
+            ..Layer::default()
+        });
+        assert!(
+            options
+                .describe()
+                .contains(r#"directusUrl Some("http://***@cms:8055/")"#),
+            "{}",
+            options.describe()
+        );
+        assert!(!format!("{options:?} {}", options.describe()).contains("hunter2"));
     }
 
     #[test]

@@ -85,7 +85,7 @@ impl Client {
         let text = read_body(&Method::POST, path, response).await?;
         let parsed: Value =
             serde_json::from_str(&text).map_err(|_| DirectusError::NotDirectus {
-                url: self.base.clone(),
+                url: crate::secret::MaskedUrl::new(&self.base),
                 detail: format!("POST {path} answered {}", snippet(&text)),
             })?;
         let token = |key: &str| {

@@ -1,14 +1,16 @@
+use crate::secret::MaskedUrl;
 use reqwest::{Method, StatusCode};
 
 /// Everything that can go wrong between us and Directus, phrased for the person running the tool.
+/// URLs are [`MaskedUrl`]s: neither the message nor `{:?}` shows credentials written into one.
 #[derive(Debug, thiserror::Error)]
 pub enum DirectusError {
     #[error("invalid Directus URL {url:?}: {reason}")]
-    InvalidUrl { url: String, reason: String },
+    InvalidUrl { url: MaskedUrl, reason: String },
     #[error("cannot reach Directus at {url}: {reason}")]
-    Unreachable { url: String, reason: String },
+    Unreachable { url: MaskedUrl, reason: String },
     #[error("{url} does not look like a Directus server: {detail}")]
-    NotDirectus { url: String, detail: String },
+    NotDirectus { url: MaskedUrl, detail: String },
     #[error("Directus rejected the credentials: {message}")]
     Unauthorized { message: String },
     #[error("{method} {path}: forbidden ({message}); directus-sync needs an admin user")]

@@ -15,6 +15,7 @@ pub use auth::Credentials;
 pub use batch::query_param;
 pub use error::DirectusError;
 
+use crate::secret::{MaskedUrl, mask_url};
 use auth::Session;
 use batch::{Batch, NO_BATCH_LIMIT};
 use reqwest::{Method, StatusCode, header};
@@ -188,12 +189,12 @@ fn upload_form(body: &Value) -> reqwest::multipart::Form {
 impl Client {
     pub fn new(url: &str, credentials: Credentials) -> Result<Client> {
         let parsed = url::Url::parse(url).map_err(|e| DirectusError::InvalidUrl {
-            url: url.to_string(),
+            url: MaskedUrl::new(url),
             reason: e.to_string(),
         })?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(DirectusError::InvalidUrl {
-                url: url.to_string(),
+                url: MaskedUrl::new(url),
                 reason: "the scheme must be http or https".into(),
             });
         }
@@ -203,7 +204,7 @@ impl Client {
             .user_agent(concat!("directus-sync/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| DirectusError::InvalidUrl {
-                url: url.to_string(),
+                url: MaskedUrl::new(url),
                 reason: e.to_string(),
             })?;
         Ok(Client {
@@ -423,14 +424,14 @@ impl Client {
     pub async fn server_info(&self) -> Result<ServerInfo> {
         let info = self.get("/server/info").await.map_err(|e| match e {
             DirectusError::InvalidResponse { detail, .. } => DirectusError::NotDirectus {
-                url: self.base.clone(),
+                url: MaskedUrl::new(&self.base),
                 detail: format!("GET /server/info answered {detail}"),
             },
             other => self.not_directus_on_404("GET /server/info", other),
         })?;
         if !info.is_object() || info.get("project").is_none() {
             return Err(DirectusError::NotDirectus {
-                url: self.base.clone(),
+                url: MaskedUrl::new(&self.base),
                 detail: format!("GET /server/info answered {}", snippet(&info.to_string())),
             });
         }
@@ -472,7 +473,7 @@ impl Client {
                 message,
                 ..
             } => DirectusError::NotDirectus {
-                url: self.base.clone(),
+                url: MaskedUrl::new(&self.base),
                 detail: format!("{route} answered 404 ({message})"),
             },
             other => other,
@@ -522,7 +523,7 @@ impl Client {
     async fn send_once(&self, request: &Request<'_>, token: &str) -> Result<reqwest::Response> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{}", self.base, request.path);
-        tracing::trace!("{} {url}", request.method);
+        tracing::trace!("{} {}", request.method, mask_url(&url));
         let mut builder = self
             .http
             .request(request.method.clone(), &url)
@@ -540,6 +541,8 @@ impl Client {
     }
 
     fn transport_error(&self, error: reqwest::Error) -> DirectusError {
+        // The URL is this error's own field, masked; reqwest's text would repeat it as is.
+        let error = error.without_url();
         let mut reason = error.to_string();
         let mut source = std::error::Error::source(&error);
         while let Some(inner) = source {
@@ -550,7 +553,7 @@ impl Client {
             reason = format!("timed out ({reason})");
         }
         DirectusError::Unreachable {
-            url: self.base.clone(),
+            url: MaskedUrl::new(&self.base),
             reason,
         }
     }

@@ -78,7 +78,7 @@ pub struct PullInfo {
 impl PullInfo {
     pub fn trailers(&self) -> String {
         let mut lines = vec![
-            format!("Directus-Url: {}", self.url),
+            format!("Directus-Url: {}", crate::secret::mask_url(&self.url)),
             format!("Directus-Version: {}", self.version),
             format!("Directus-Vendor: {}", self.vendor),
             format!("Directus-User: {}", self.user),

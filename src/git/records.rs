@@ -36,13 +36,18 @@ pub struct DeploymentRecord {
 }
 
 impl DumpRepo {
-    /// Appends a push record to the note of `commit` (one JSON object per line).
+    /// Appends a push record to the note of `commit` (one JSON object per line), its URL
+    /// masked: notes are pushed and shared like commits.
     pub fn add_record(&self, commit: Oid, record: &DeploymentRecord) -> Result<(), GitError> {
         let mut text = self.note_text(commit).unwrap_or_default();
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
         }
-        text.push_str(&serde_json::to_string(record).expect("records serialise"));
+        let record = DeploymentRecord {
+            url: crate::secret::mask_url(&record.url),
+            ..record.clone()
+        };
+        text.push_str(&serde_json::to_string(&record).expect("records serialise"));
         text.push('\n');
         let signature = self.signature();
         self.repo
@@ -55,12 +60,16 @@ impl DumpRepo {
         note.message().ok().map(|m| m.to_string())
     }
 
-    /// Push records noted on `commit`.
+    /// Push records noted on `commit` (URLs masked, whoever wrote the note).
     pub fn push_records(&self, commit: Oid) -> Vec<DeploymentRecord> {
         self.note_text(commit)
             .unwrap_or_default()
             .lines()
-            .filter_map(|line| serde_json::from_str(line).ok())
+            .filter_map(|line| serde_json::from_str::<DeploymentRecord>(line).ok())
+            .map(|record| DeploymentRecord {
+                url: crate::secret::mask_url(&record.url),
+                ..record
+            })
             .collect()
     }
 
@@ -104,7 +113,7 @@ fn pull_record(commit: &git2::Commit) -> Option<DeploymentRecord> {
             .find_map(|line| line.strip_prefix(&format!("{key}: ")))
             .map(str::to_string)
     };
-    let url = trailer("Directus-Url")?;
+    let url = crate::secret::mask_url(&trailer("Directus-Url")?);
     let at = trailer("Pulled-At")
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
         .map(|t| t.with_timezone(&chrono::Utc))?;
