@@ -195,6 +195,18 @@ mod tests {
     }
 
     #[test]
+    fn credentials_in_a_url_are_a_config_error() {
+        let error = CommandError::from(ConfigError::CredentialsInUrl {
+            origin: "--directus-url".into(),
+            url: "http://***@host".into(),
+            instead: "pass a token",
+        });
+        assert_eq!(error.kind, ErrorKind::Config);
+        assert_eq!(error.kind.exit_code(), ExitCode::Error);
+        assert!(error.hints.is_empty(), "one line says it all");
+    }
+
+    #[test]
     fn internal_errors_name_where() {
         let error = CommandError::internal(anyhow::anyhow!("boom"));
         let message = error.message();

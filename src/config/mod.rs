@@ -58,6 +58,16 @@ pub enum ConfigError {
     )]
     MissingUrl,
     #[error(
+        "{origin}: the Directus URL {url} holds credentials (user:password@ before the host), \
+         which directus-sync never sends nor writes down; remove them and {instead}"
+    )]
+    CredentialsInUrl {
+        origin: String,
+        /// Masked already: this error cannot print what it refuses.
+        url: String,
+        instead: &'static str,
+    },
+    #[error(
         "missing credentials: pass --directus-token (DIRECTUS_TOKEN), or both --directus-email and \
          --directus-password (DIRECTUS_ADMIN_EMAIL, DIRECTUS_ADMIN_PASSWORD)"
     )]
@@ -73,6 +83,35 @@ fn preservable() -> Vec<&'static str> {
         .collect();
     names.sort_unstable();
     names
+}
+
+/// What to do instead of credentials in a URL given by a flag, a variable or the config file.
+const INSTEAD_OF_URL_CREDENTIALS: &str = "pass a static token with --directus-token \
+    (DIRECTUS_TOKEN), or an admin's email and password with --directus-email and \
+    --directus-password (DIRECTUS_ADMIN_EMAIL, DIRECTUS_ADMIN_PASSWORD)";
+/// The same, for a URL in an `environments:` entry.
+const INSTEAD_OF_ENVIRONMENT_URL_CREDENTIALS: &str = "name the variable holding a static \
+    token with tokenEnv, or those holding an admin's email and password with emailEnv and \
+    passwordEnv, in that entry";
+
+/// Where the effective URL came from, to name in an error about it.
+struct UrlOrigin {
+    name: String,
+    instead: &'static str,
+}
+
+impl UrlOrigin {
+    /// Follows the layers: the last one that sets the URL is where it comes from.
+    fn update(&mut self, layer: &Layer, name: impl FnOnce() -> String, instead: &'static str) {
+        if let Some(Some(url)) = &layer.directus_url
+            && !url.expose().trim().is_empty()
+        {
+            *self = UrlOrigin {
+                name: name(),
+                instead,
+            };
+        }
+    }
 }
 
 /// The layers above the config file, lowest first: environment variables, then the command
@@ -95,14 +134,28 @@ impl Options {
         let mut options = Options::default();
         let mut warnings = Vec::new();
         let mut environments = serde_json::Map::new();
+        let mut url_origin = UrlOrigin {
+            name: "directusUrl".into(),
+            instead: INSTEAD_OF_URL_CREDENTIALS,
+        };
         if let Some(path) = find_config_file(cwd, config_path)? {
             let loaded = ConfigFile::load(&path)?;
             warnings.extend(loaded.warnings);
             environments = loaded.environments;
+            url_origin.update(
+                &loaded.options,
+                || format!("directusUrl of config file {}", path.display()),
+                INSTEAD_OF_URL_CREDENTIALS,
+            );
             options.apply(loaded.options);
             options.config_file = Some(path);
         }
         options.environment_names = environments.keys().cloned().collect();
+        url_origin.update(
+            &overrides.from_env_vars,
+            || "DIRECTUS_URL (environment or .env)".into(),
+            INSTEAD_OF_URL_CREDENTIALS,
+        );
         options.apply(overrides.from_env_vars);
         if let Some(name) = &overrides.environment {
             let entry = environments
@@ -122,12 +175,47 @@ impl Options {
                 .as_object()
                 .ok_or_else(|| invalid("expected an object of options".into()))?;
             let lookup = |variable: &str| std::env::var(variable).ok();
-            options.apply(options::environment_layer(entry, &lookup).map_err(invalid)?);
+            let layer = options::environment_layer(entry, &lookup).map_err(invalid)?;
+            url_origin.update(
+                &layer,
+                || match &options.config_file {
+                    Some(path) => {
+                        format!(
+                            "environments.{name}.directusUrl of config file {}",
+                            path.display()
+                        )
+                    }
+                    None => format!("environments.{name}.directusUrl"),
+                },
+                INSTEAD_OF_ENVIRONMENT_URL_CREDENTIALS,
+            );
+            options.apply(layer);
             options.environment = Some(name.clone());
         }
+        url_origin.update(
+            &overrides.from_command_line,
+            || "--directus-url".into(),
+            INSTEAD_OF_URL_CREDENTIALS,
+        );
         options.apply(overrides.from_command_line);
+        options.validate_url(url_origin)?;
         options.validate()?;
         Ok((options, warnings))
+    }
+
+    /// Refuses a URL with credentials before anything uses it: they would travel as HTTP basic
+    /// auth besides our own, and end up in messages, commit trailers and notes.
+    fn validate_url(&self, origin: UrlOrigin) -> Result<(), ConfigError> {
+        match &self.directus_url {
+            Some(url) if crate::secret::has_userinfo(url.expose()) => {
+                Err(ConfigError::CredentialsInUrl {
+                    origin: origin.name,
+                    url: url.to_string(),
+                    instead: origin.instead,
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -354,6 +442,74 @@ mod tests {
             ..Default::default()
         };
         assert!(empty_dump.validate().is_err());
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_refused_naming_where_they_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("directus-sync.config.yaml"),
+            "directusUrl: http://file:hunter2@cms\nenvironments:\n  prod:\n    directusUrl: https://prod:hunter2@cms\n",
+        )
+        .unwrap();
+        let url = |url: &str| Layer {
+            directus_url: Some(Some(MaskedUrl::new(url))),
+            ..Default::default()
+        };
+        let resolve = |overrides: Overrides| {
+            Options::resolve(dir.path(), None, overrides).map(|(options, _)| options)
+        };
+        let refusal = |overrides: Overrides| {
+            let error = resolve(overrides).unwrap_err();
+            assert!(matches!(error, ConfigError::CredentialsInUrl { .. }));
+            let message = error.to_string();
+            assert!(
+                !format!("{message} {error:?}").contains("hunter2"),
+                "{message}"
+            );
+            message
+        };
+        let message = refusal(Overrides::default());
+        assert!(
+            message.starts_with("directusUrl of config file ")
+                && message.contains("http://***@cms")
+                && message.contains("--directus-token (DIRECTUS_TOKEN)"),
+            "{message}"
+        );
+        let from_env = refusal(Overrides {
+            from_env_vars: url("http://env:hunter2@localhost:8055/"),
+            ..Default::default()
+        });
+        assert!(
+            from_env.starts_with(
+                "DIRECTUS_URL (environment or .env): the Directus URL http://***@localhost:8055/ "
+            ),
+            "{from_env}"
+        );
+        let prod = refusal(Overrides {
+            environment: Some("prod".into()),
+            from_env_vars: url("http://localhost:8055"),
+            ..Default::default()
+        });
+        assert!(
+            prod.starts_with("environments.prod.directusUrl of config file ")
+                && prod.contains("https://***@cms")
+                && prod.contains("tokenEnv"),
+            "{prod}"
+        );
+        let flag = refusal(Overrides {
+            from_command_line: url("http://user@127.0.0.1:8055"),
+            ..Default::default()
+        });
+        assert!(flag.starts_with("--directus-url: "), "{flag}");
+        // A URL without credentials above them wins: the refused ones are never used.
+        let options = resolve(Overrides {
+            environment: Some("prod".into()),
+            from_command_line: url("http://127.0.0.1:8055"),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(options.url().unwrap(), "http://127.0.0.1:8055");
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! (bounded concurrency, the bearer token, retries, failures turned into clear errors), so that
 //! no caller can bypass any of it. What only some requests need lives beside it, each part
 //! testable on its own: `batch` (writes larger than the server accepts), `retry` (waiting out
-//! an overloaded server), `auth` (logging in and staying logged in).
+//! an overloaded server), `auth` (logging in and staying logged in), `address` (which URLs it
+//! takes).
 
+mod address;
 mod auth;
 mod batch;
 mod error;
@@ -187,17 +189,10 @@ fn upload_form(body: &Value) -> reqwest::multipart::Form {
 }
 
 impl Client {
+    /// A client of the instance at `url` (refused with credentials in it, or a scheme other
+    /// than http and https).
     pub fn new(url: &str, credentials: Credentials) -> Result<Client> {
-        let parsed = url::Url::parse(url).map_err(|e| DirectusError::InvalidUrl {
-            url: MaskedUrl::new(url),
-            reason: e.to_string(),
-        })?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(DirectusError::InvalidUrl {
-                url: MaskedUrl::new(url),
-                reason: "the scheme must be http or https".into(),
-            });
-        }
+        address::parse(url)?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(300))
@@ -708,6 +703,7 @@ mod tests {
         let token = || Credentials::Token(Secret::new("t"));
         assert!(Client::new("not a url", token()).is_err());
         assert!(Client::new("ftp://x", token()).is_err());
+        assert!(Client::new("http://admin:pw@127.0.0.1:8055/", token()).is_err());
         assert!(Client::new("http://127.0.0.1:8055/", token()).is_ok());
     }
 
