@@ -3,7 +3,7 @@
 //! no caller can bypass any of it. What only some requests need lives beside it, each part
 //! testable on its own: `batch` (writes larger than the server accepts), `retry` (waiting out
 //! an overloaded server), `auth` (logging in and staying logged in), `address` (which URLs it
-//! takes).
+//! takes, and which would carry credentials in clear text).
 
 mod address;
 mod auth;
@@ -190,9 +190,10 @@ fn upload_form(body: &Value) -> reqwest::multipart::Form {
 
 impl Client {
     /// A client of the instance at `url` (refused with credentials in it, or a scheme other
-    /// than http and https).
+    /// than http and https); warns when it would send `credentials` unencrypted.
     pub fn new(url: &str, credentials: Credentials) -> Result<Client> {
-        address::parse(url)?;
+        let parsed = address::parse(url)?;
+        address::warn_if_in_clear(url, &parsed);
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(300))
