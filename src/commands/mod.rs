@@ -67,7 +67,8 @@ impl Context {
             .as_ref()
             .and_then(|file| file.parent())
             .map_or_else(|| cwd.clone(), Path::to_path_buf);
-        let hooks = Hooks::from_config(options.hooks.as_ref(), config_dir)
+        let hidden = options.secret_variables.clone();
+        let hooks = Hooks::from_config(options.hooks.as_ref(), config_dir, hidden)
             .map_err(|e| CommandError::new(ErrorKind::Config, e))?;
         let context = Context {
             options,

@@ -206,7 +206,8 @@ fn split_options(path: &Path, value: Value) -> Result<(Parsed, Vec<String>), Con
 /// kept as markers that the hooks module calls back.
 fn evaluate_javascript(path: &Path) -> Result<Value, ConfigError> {
     use crate::hooks::node::{NodeError, evaluate_config};
-    let value = evaluate_config(path).map_err(|error| match error {
+    let hidden = super::options::secret_variables(&Map::new());
+    let value = evaluate_config(path, &hidden).map_err(|error| match error {
         NodeError::Unavailable(reason) => ConfigError::JavaScript {
             path: path.to_path_buf(),
             reason,

@@ -151,6 +151,7 @@ impl Options {
             options.config_file = Some(path);
         }
         options.environment_names = environments.keys().cloned().collect();
+        options.secret_variables = options::secret_variables(&environments);
         url_origin.update(
             &overrides.from_env_vars,
             || "DIRECTUS_URL (environment or .env)".into(),

@@ -240,6 +240,9 @@ macro_rules! declare_options {
             pub environment: Option<String>,
             /// The names under `environments:` in the config file, in the file's order.
             pub environment_names: Vec<String>,
+            /// The environment variables holding this config's secrets ([`secret_variables`]):
+            /// hooks never see them.
+            pub secret_variables: Vec<String>,
             $($(#[doc = $doc])* pub $field: $ty,)*
         }
 
@@ -249,6 +252,7 @@ macro_rules! declare_options {
                     config_file: None,
                     environment: None,
                     environment_names: Vec::new(),
+                    secret_variables: secret_variables(&serde_json::Map::new()),
                     $($field: $default,)*
                 }
             }
@@ -478,6 +482,24 @@ pub fn environment_layer(
     serde_json::from_value(Value::Object(entry)).map_err(|e| e.to_string())
 }
 
+/// The environment variables that hold secrets of a config with these `environments:`: those
+/// the secret options are read from (`DIRECTUS_TOKEN`, `DIRECTUS_ADMIN_PASSWORD`), and those
+/// every entry names for them (`tokenEnv`, `passwordEnv`), sorted.
+pub fn secret_variables(environments: &serde_json::Map<String, Value>) -> Vec<String> {
+    let secret = || DECLARATIONS.iter().filter(|d| d.secret);
+    let mut names: Vec<String> = secret().filter_map(|d| d.env).map(str::to_string).collect();
+    for entry in environments.values().filter_map(Value::as_object) {
+        for via in secret().filter_map(|d| d.via_env) {
+            if let Some(Value::String(name)) = entry.get(via) {
+                names.push(name.clone());
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -553,6 +575,24 @@ mod tests {
             options.describe()
         );
         assert!(!format!("{options:?} {}", options.describe()).contains("hunter2"));
+    }
+
+    #[test]
+    fn secret_variables_are_the_tools_and_those_environments_name() {
+        let environments = json!({
+            "dev": {"tokenEnv": "DEV_TOKEN", "emailEnv": "DEV_EMAIL"},
+            "prod": {"emailEnv": "PROD_EMAIL", "passwordEnv": "PROD_PASSWORD", "tokenEnv": "DEV_TOKEN"},
+            "odd": "not an object",
+        });
+        assert_eq!(
+            secret_variables(environments.as_object().unwrap()),
+            [
+                "DEV_TOKEN",
+                "DIRECTUS_ADMIN_PASSWORD",
+                "DIRECTUS_TOKEN",
+                "PROD_PASSWORD"
+            ]
+        );
     }
 
     #[test]

@@ -73,6 +73,11 @@ async function handle(message) {
   if (message.op === 'call') {
     const fn = functions.get(message.fn);
     if (!fn) throw new Error(`unknown hook ${message.fn}`);
+    // The config was evaluated with every variable, before directus-sync knew which ones its
+    // `tokenEnv`/`passwordEnv` name; the hook (and what it starts) sees none of them, only the
+    // instance it works on. The run may switch instances (`status`): set them on every call.
+    for (const name of message.env.remove) delete process.env[name];
+    Object.assign(process.env, message.env.set);
     const result = await fn(...message.args, client(message.client));
     return result === undefined ? null : result;
   }

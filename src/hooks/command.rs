@@ -1,6 +1,6 @@
 //! Shell-command hooks for JSON and YAML configs: JSON in on stdin, JSON out on stdout.
 
-use super::HookClient;
+use super::HookEnv;
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
@@ -9,16 +9,16 @@ use std::process::{Command, Stdio};
 pub fn run(
     command: &str,
     input: &Value,
-    client: &HookClient,
+    env: &HookEnv,
     scope: &str,
     hook: &str,
     dir: &Path,
 ) -> Result<Value, String> {
-    let mut child = Command::new("sh")
+    let mut shell = Command::new("sh");
+    env.apply(&mut shell);
+    let mut child = shell
         .args(["-c", command])
         .current_dir(dir)
-        .env("DIRECTUS_URL", &client.url)
-        .env("DIRECTUS_TOKEN", &client.token)
         .env("DIRECTUS_SYNC_COLLECTION", scope)
         .env("DIRECTUS_SYNC_HOOK", hook)
         .stdin(Stdio::piped())

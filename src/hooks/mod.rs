@@ -71,6 +71,48 @@ pub struct HookClient {
     pub token: String,
 }
 
+/// The environment a hook runs in: ours without `hidden` (the variables holding the config's
+/// tokens and passwords, for every environment), then the instance it works on as
+/// `DIRECTUS_URL` and `DIRECTUS_TOKEN`. A hook for staging cannot read prod's token, nor the
+/// password the run logged in with, nor hand them to the tools it starts.
+#[derive(Debug, Clone, Default)]
+pub struct HookEnv {
+    hidden: Vec<String>,
+    set: Vec<(&'static str, String)>,
+}
+
+impl HookEnv {
+    fn new(hidden: &[String], client: &HookClient) -> HookEnv {
+        HookEnv {
+            hidden: hidden.to_vec(),
+            set: vec![
+                ("DIRECTUS_URL", client.url.clone()),
+                ("DIRECTUS_TOKEN", client.token.clone()),
+            ],
+        }
+    }
+
+    /// Gives `command` this environment; it inherits everything else (`PATH`, `HOME`, ...).
+    fn apply(&self, command: &mut std::process::Command) {
+        for name in &self.hidden {
+            command.env_remove(name);
+        }
+        for (name, value) in &self.set {
+            command.env(name, value);
+        }
+    }
+
+    /// As the node bridge applies it to `process.env` before each call.
+    fn to_json(&self) -> Value {
+        let set: serde_json::Map<String, Value> = self
+            .set
+            .iter()
+            .map(|(name, value)| (name.to_string(), json!(value)))
+            .collect();
+        json!({"remove": self.hidden, "set": set})
+    }
+}
+
 /// The hooks of one run.
 #[derive(Debug, Default)]
 pub struct Hooks {
@@ -78,15 +120,23 @@ pub struct Hooks {
     /// Folder of the config file: JS hooks resolve `@directus/sdk` from there, commands run there.
     base_dir: PathBuf,
     client: std::sync::Mutex<HookClient>,
+    /// The variables hooks never see ([`HookEnv`]).
+    hidden: Vec<String>,
 }
 
 impl Hooks {
     /// Reads `hooks:` of the effective config. Unknown collections or hook names are errors.
-    pub fn from_config(value: Option<&Value>, base_dir: PathBuf) -> Result<Hooks, HookError> {
+    /// The hooks run without the environment variables named in `hidden`.
+    pub fn from_config(
+        value: Option<&Value>,
+        base_dir: PathBuf,
+        hidden: Vec<String>,
+    ) -> Result<Hooks, HookError> {
         let mut hooks = HashMap::new();
         let Some(value) = value else {
             return Ok(Hooks {
                 base_dir,
+                hidden,
                 ..Hooks::default()
             });
         };
@@ -146,6 +196,7 @@ impl Hooks {
             hooks,
             base_dir,
             client: Default::default(),
+            hidden,
         })
     }
 
@@ -168,6 +219,7 @@ impl Hooks {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
+        let env = HookEnv::new(&self.hidden, &client);
         let base_dir = self.base_dir.clone();
         let scope_owned = scope.to_string();
         let failed = |message: String| HookError::Failed {
@@ -181,12 +233,12 @@ impl Hooks {
             Hook::Function(id) => {
                 let client =
                     json!({"url": client.url, "token": client.token, "configDir": base_dir});
-                node::call(&id, vec![input], client).map_err(|e| e.to_string())
+                node::call(&id, vec![input], client, &env).map_err(|e| e.to_string())
             }
             Hook::Command(command) => command::run(
                 &command,
                 &input,
-                &client,
+                &env,
                 &scope_owned,
                 name.as_str(),
                 &base_dir,

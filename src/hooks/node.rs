@@ -1,6 +1,7 @@
 //! The node process that evaluates JavaScript config files and runs their hook functions. One
 //! per run, started on first use; requests are answered in order, one at a time.
 
+use super::HookEnv;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -26,8 +27,13 @@ pub enum NodeError {
     Failed(String),
 }
 
-fn start() -> Result<Bridge, String> {
-    let mut child = Command::new("node")
+/// Starts node without the variables named in `hidden`.
+fn start(hidden: &[String]) -> Result<Bridge, String> {
+    let mut node = Command::new("node");
+    for name in hidden {
+        node.env_remove(name);
+    }
+    let mut child = node
         .args(["-e", BRIDGE])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -44,9 +50,10 @@ fn start() -> Result<Bridge, String> {
     })
 }
 
-/// Sends one request and waits for its answer.
-fn request(mut message: Value) -> Result<Value, NodeError> {
-    let lock = BRIDGE_PROCESS.get_or_init(|| Mutex::new(start()));
+/// Sends one request and waits for its answer; starts the bridge, without the variables named
+/// in `hidden`, if it does not run yet.
+fn request(mut message: Value, hidden: &[String]) -> Result<Value, NodeError> {
+    let lock = BRIDGE_PROCESS.get_or_init(|| Mutex::new(start(hidden)));
     let mut guard = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let bridge = guard
         .as_mut()
@@ -74,14 +81,24 @@ fn request(mut message: Value) -> Result<Value, NodeError> {
     }
 }
 
-/// The exported object of a `.js`/`.cjs` config file, functions replaced by markers.
-pub fn evaluate_config(path: &Path) -> Result<Value, NodeError> {
-    request(json!({"op": "load", "file": path}))
+/// The exported object of a `.js`/`.cjs` config file, functions replaced by markers. The
+/// bridge that evaluates it (and later runs its hooks) starts without the variables in
+/// `hidden`; the config itself may read any other, such as those its `tokenEnv` keys name.
+pub fn evaluate_config(path: &Path, hidden: &[String]) -> Result<Value, NodeError> {
+    request(json!({"op": "load", "file": path}), hidden)
 }
 
-/// Calls a hook function found in a config with `args` (the client comes last).
-pub fn call(function: &str, args: Vec<Value>, client: Value) -> Result<Value, NodeError> {
-    request(json!({"op": "call", "fn": function, "args": args, "client": client}))
+/// Calls a hook function found in a config with `args` (the client comes last), in the
+/// environment `env`.
+pub fn call(
+    function: &str,
+    args: Vec<Value>,
+    client: Value,
+    env: &HookEnv,
+) -> Result<Value, NodeError> {
+    let message =
+        json!({"op": "call", "fn": function, "args": args, "client": client, "env": env.to_json()});
+    request(message, &env.hidden)
 }
 
 /// The marker `bridge.js` puts where a config has a function.
