@@ -285,6 +285,22 @@ pub static COLLECTIONS: [CollectionSpec; 10] = [
         label: Label::Preset,
         natural_key: NaturalKey::None,
         filter: Some(|| serde_json::json!({"user": {"_null": true}})),
+        // Presets have no natural key and the database numbers them: a push killed between
+        // creating one and recording its id leaves it untracked. The same preset everywhere
+        // is the same preset, so the next push takes it over instead of creating a twin.
+        identity: &[
+            "bookmark",
+            "role",
+            "collection",
+            "search",
+            "layout",
+            "layout_query",
+            "layout_options",
+            "refresh_interval",
+            "filter",
+            "icon",
+            "color",
+        ],
         ..BASE
     },
     CollectionSpec {

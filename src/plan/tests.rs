@@ -1320,6 +1320,39 @@ fn an_untracked_item_with_the_same_unique_identity_is_adopted() {
     );
 }
 
+#[test]
+fn an_untracked_preset_like_the_dump_one_is_adopted() {
+    // A push killed after Directus created the preset, before its id was recorded.
+    let preset = |extra: Value| {
+        let mut item = json!({"bookmark": "Open", "role": null, "collection": "articles",
+            "search": null, "layout": "tabular", "layout_query": {"tabular": {"page": 1}},
+            "layout_options": null, "refresh_interval": null, "filter": {"status": {"_eq": "open"}},
+            "icon": "bookmark", "color": null});
+        item.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        item
+    };
+    let live = vec![preset(json!({"id": 7, "user": null}))];
+    let instance = instance(vec![], vec![("presets", live)]);
+    let same = dump(vec![("presets", vec![preset(json!({"_syncId": "p-1"}))])]);
+    let planned = plan(&["presets"], &same, &instance);
+    assert_eq!(
+        actions(&planned.collections[0]),
+        [("p-1".to_string(), "adopt", Some("7".to_string()))]
+    );
+    // Another filter is another preset: created beside it.
+    let other = dump(vec![(
+        "presets",
+        vec![preset(json!({"_syncId": "p-1", "filter": null}))],
+    )]);
+    let planned = plan(&["presets"], &other, &instance);
+    assert_eq!(
+        actions(&planned.collections[0]),
+        [("p-1".to_string(), "create", None)]
+    );
+}
+
 mod builder_properties {
     use super::*;
     use proptest::prelude::*;
