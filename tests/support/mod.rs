@@ -27,6 +27,7 @@
 
 pub mod cli;
 pub mod dump;
+pub mod proxy;
 pub mod seed;
 
 /// Declares each listed test twice: against instances with `directus-extension-sync` and
