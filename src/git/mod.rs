@@ -32,6 +32,8 @@ pub enum GitError {
     DumpHoldsGit { dump: String },
     #[error("the branch {branch} is checked out in the worktree {path}")]
     CheckedOutElsewhere { branch: String, path: String },
+    #[error("another directus-sync has been writing the push notes of {repo} for {seconds} s")]
+    NotesBusy { repo: String, seconds: u64 },
 }
 
 impl GitError {
@@ -52,6 +54,9 @@ impl GitError {
             GitError::CheckedOutElsewhere { .. } => {
                 Some("pull there instead, or check out another branch in that worktree")
             }
+            GitError::NotesBusy { .. } => Some(
+                "if no other directus-sync runs in this repository, delete .git/directus-sync-notes.lock",
+            ),
             _ => None,
         }
     }

@@ -39,6 +39,9 @@ impl DumpRepo {
     /// Appends a push record to the note of `commit` (one JSON object per line), its URL
     /// masked: notes are pushed and shared like commits.
     pub fn add_record(&self, commit: Oid, record: &DeploymentRecord) -> Result<(), GitError> {
+        // Adding a note rewrites the whole notes ref from what it read: two pushes noting at
+        // once (to two instances, from one repository) would lose one of the notes.
+        let _lock = NotesLock::take(self.repo.path())?;
         let mut text = self.note_text(commit).unwrap_or_default();
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
@@ -129,4 +132,119 @@ fn pull_record(commit: &git2::Commit) -> Option<DeploymentRecord> {
         summary: commit.summary().ok().flatten().map(|s| s.to_string()),
         uncommitted: false,
     })
+}
+
+/// A lock file in `.git` held while a note is read, amended and written.
+struct NotesLock(std::path::PathBuf);
+
+impl NotesLock {
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+    /// Older than this, the lock was left by a killed run: no note takes that long.
+    const STALE: std::time::Duration = std::time::Duration::from_secs(60);
+
+    fn take(git_dir: &std::path::Path) -> Result<NotesLock, GitError> {
+        let path = git_dir.join("directus-sync-notes.lock");
+        let started = std::time::Instant::now();
+        loop {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(_) => return Ok(NotesLock(path)),
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let stale = std::fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|modified| modified.elapsed().ok())
+                        .is_some_and(|age| age > Self::STALE);
+                    if stale {
+                        let _ = std::fs::remove_file(&path);
+                        continue;
+                    }
+                    if started.elapsed() > Self::WAIT {
+                        return Err(GitError::NotesBusy {
+                            repo: git_dir.display().to_string(),
+                            seconds: Self::WAIT.as_secs(),
+                        });
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                Err(error) => {
+                    return Err(GitError::Git(git2::Error::from_str(&format!(
+                        "cannot create {}: {error}",
+                        path.display()
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for NotesLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use git2::Repository;
+
+    /// Pushes to several instances from one repository, at once, each keep their note.
+    #[test]
+    fn notes_written_at_once_are_all_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let signature = git2::Signature::now("t", "t@example.com").unwrap();
+        let tree = repo.treebuilder(None).unwrap().write().unwrap();
+        let tree = repo.find_tree(tree).unwrap();
+        let commits: Vec<Oid> = (0..2)
+            .map(|n| {
+                let message = format!("commit {n}");
+                repo.commit(None, &signature, &signature, &message, &tree, &[])
+                    .unwrap()
+            })
+            .collect();
+        std::thread::scope(|s| {
+            for writer in 0..8 {
+                let (path, commit) = (dir.path(), commits[writer % 2]);
+                s.spawn(move || {
+                    let dump = DumpRepo {
+                        repo: Repository::open(path).unwrap(),
+                        dump_path: "directus-config".into(),
+                    };
+                    let record = DeploymentRecord {
+                        kind: RecordKind::Push,
+                        commit: commit.to_string(),
+                        url: format!("http://instance-{writer}.example"),
+                        environment: None,
+                        at: chrono::Utc::now(),
+                        user: "t@example.com".into(),
+                        directus_version: None,
+                        counts: None,
+                        summary: None,
+                        uncommitted: false,
+                    };
+                    dump.add_record(commit, &record).unwrap();
+                });
+            }
+        });
+        let dump = DumpRepo {
+            repo: Repository::open(dir.path()).unwrap(),
+            dump_path: "directus-config".into(),
+        };
+        let mut urls: Vec<String> = commits
+            .iter()
+            .flat_map(|commit| dump.push_records(*commit))
+            .map(|record| record.url)
+            .collect();
+        urls.sort();
+        let expected: Vec<String> = (0..8)
+            .map(|writer| format!("http://instance-{writer}.example"))
+            .collect();
+        assert_eq!(urls, expected);
+        assert!(!dir.path().join(".git/directus-sync-notes.lock").exists());
+    }
 }
