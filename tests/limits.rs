@@ -302,15 +302,15 @@ fn rate_limited_pull_diff_and_push() {
     assert!(!login.stderr.contains(b.password()), "{login}");
 }
 
-/// With `CACHE_ENABLED` and no auto purge, Directus answers GETs from its cache: a push must
-/// judge what it wrote on fresh reads, or it re-applies, reports values Directus "did not
-/// keep" and stops.
-#[test]
-fn a_caching_instance_converges_on_fresh_reads() {
+/// With `CACHE_ENABLED`, Directus answers GETs from its cache (with no auto purge, even after
+/// writes): a push must judge what it wrote on fresh reads, or it re-applies, reports values
+/// Directus "did not keep" and stops; a push that also changes the schema must not take the
+/// rows it just wrote for dangling ones.
+fn a_caching_instance_converges_on_fresh_reads(auto_purge: &str) {
     let instance = DirectusInstance::start_without_extension_with_env(&[
         ("CACHE_ENABLED", "true"),
         ("CACHE_STORE", "memory"),
-        ("CACHE_AUTO_PURGE", "false"),
+        ("CACHE_AUTO_PURGE", auto_purge),
         ("CACHE_TTL", "30m"),
     ]);
     all_collections(&instance);
@@ -322,11 +322,21 @@ fn a_caching_instance_converges_on_fresh_reads() {
     let translations = instance.get("/translations?fields=id,key&sort=key");
     let doomed = translations[0]["id"].as_str().unwrap().to_string();
     instance.delete(&format!("/translations/{doomed}"));
+    // The dump also gains a field.
+    let fields = dir.join("directus-config/snapshot/fields/articles");
+    let title = std::fs::read_to_string(fields.join("title.json")).unwrap();
+    std::fs::write(
+        fields.join("subtitle.json"),
+        title.replace("\"title\"", "\"subtitle\""),
+    )
+    .unwrap();
 
     let push = instance.ok(dir, &["push"]);
     assert!(
-        push.stdout
-            .ends_with("1 to create, 0 to update, 0 to delete\n"),
+        push.stdout.contains("+ field articles.subtitle")
+            && push
+                .stdout
+                .ends_with("2 to create, 0 to update, 0 to delete\n"),
         "{push}"
     );
     assert!(!push.stderr.contains("round 1 left"), "one round: {push}");
@@ -343,6 +353,19 @@ fn a_caching_instance_converges_on_fresh_reads() {
         translations.as_array().unwrap().len(),
         "the translation is back, once"
     );
+    let pulled = tempfile::tempdir().unwrap();
+    instance.ok(pulled.path(), &["pull"]);
+    same_items(dir, pulled.path());
+}
+
+#[test]
+fn a_caching_instance_without_auto_purge_converges_on_fresh_reads() {
+    a_caching_instance_converges_on_fresh_reads("false");
+}
+
+#[test]
+fn a_caching_instance_with_auto_purge_converges_on_fresh_reads() {
+    a_caching_instance_converges_on_fresh_reads("true");
 }
 
 /// `collections` collections of `fields` fields each, created over REST.
