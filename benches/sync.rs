@@ -3,7 +3,8 @@
 //!
 //! Run with `scripts/bench` (installs tests/directus/node_modules when missing) or
 //! `cargo bench --bench sync`. Extra arguments select scenarios by name:
-//! `scripts/bench seeded`, `scripts/bench big big-noext`. Default: all of them.
+//! `scripts/bench seeded`, `scripts/bench big big-noext`, `scripts/bench wide wide-noext`.
+//! Default: all of them.
 //!
 //! Each scenario runs on fresh instances A and B: pull A twice (first, then steady state),
 //! diff A, push the dump to B twice (first, then no-op), diff B, then pull B into a second
@@ -435,6 +436,22 @@ fn seed_big(instance: &DirectusInstance) {
     instance.post("/translations", &Value::Array(translations));
 }
 
+const WIDE_COLLECTIONS: usize = 40;
+const WIDE_ROLES: usize = 20;
+const WIDE_TRANSLATIONS: usize = 180;
+
+/// 40 collections built over REST with uuid, many-to-one and timestamp fields (the columns
+/// SQLite reads back as other types); 20 roles × 160 permissions; 180 translations: 3,400
+/// items.
+fn seed_wide(instance: &DirectusInstance) {
+    let collections = support::seed::uuid_collections(instance, WIDE_COLLECTIONS);
+    support::seed::roles_with_permissions(instance, WIDE_ROLES, &collections);
+    let translations: Vec<Value> = (0..WIDE_TRANSLATIONS)
+        .map(|t| json!({"language": "en-US", "key": format!("wide_{t:03}"), "value": format!("Text {t}")}))
+        .collect();
+    instance.post("/translations", &Value::Array(translations));
+}
+
 fn start_two(with_extension: bool) -> (DirectusInstance, DirectusInstance) {
     let start = if with_extension {
         DirectusInstance::start
@@ -456,7 +473,7 @@ struct Scenario {
     seed: fn(&DirectusInstance),
 }
 
-const SCENARIOS: [Scenario; 3] = [
+const SCENARIOS: [Scenario; 5] = [
     Scenario {
         name: "seeded",
         with_extension: true,
@@ -471,6 +488,16 @@ const SCENARIOS: [Scenario; 3] = [
         name: "big-noext",
         with_extension: false,
         seed: seed_big,
+    },
+    Scenario {
+        name: "wide",
+        with_extension: true,
+        seed: seed_wide,
+    },
+    Scenario {
+        name: "wide-noext",
+        with_extension: false,
+        seed: seed_wide,
     },
 ];
 
