@@ -9,6 +9,7 @@ pub mod helpers;
 pub mod log;
 pub mod pull;
 pub mod push;
+pub mod rollback;
 pub mod status;
 mod target;
 
@@ -125,6 +126,15 @@ impl Context {
     /// The repository holding the dump, when there is one.
     pub fn repo(&self) -> Result<Option<DumpRepo>, CommandError> {
         Ok(DumpRepo::discover(&self.dump_root())?)
+    }
+
+    /// How a dump commit on an environment's branch relates to the main line (see
+    /// [`Lineage`](crate::git::Lineage)).
+    pub fn lineage(&self, repo: &DumpRepo, merged: Option<git2::Oid>) -> crate::git::Lineage {
+        crate::git::Lineage {
+            start: repo.main_line(self.options.main_branch.as_deref()),
+            merged,
+        }
     }
 
     /// The dump in the working tree, or in a git revision.

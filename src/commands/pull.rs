@@ -100,7 +100,7 @@ impl Destination {
         let files = dump.files(&context.layout());
         let commit = |repo: &DumpRepo, branch: &str| -> Result<(), CommandError> {
             let message = commit_message(context, args, target, repo, branch, dump);
-            match repo.commit_dump(branch, &files, &message)? {
+            match repo.commit_dump(branch, &files, &message, &context.lineage(repo, None))? {
                 Some(oid) => tracing::info!("committed {} on {branch}", &oid.to_string()[..10]),
                 None => {
                     tracing::info!("no change since the last commit on {branch}; nothing committed")

@@ -31,10 +31,11 @@ pub enum Scope {
     Commands(&'static [&'static str]),
 }
 
-const DUMP: Scope = Scope::Commands(&["pull", "diff", "push", "status"]);
-const PULL_PUSH: Scope = Scope::Commands(&["pull", "push"]);
+const DUMP: Scope = Scope::Commands(&["pull", "diff", "push", "rollback", "status"]);
+const PULL_PUSH: Scope = Scope::Commands(&["pull", "push", "rollback"]);
 const PULL: Scope = Scope::Commands(&["pull"]);
-const PUSH: Scope = Scope::Commands(&["push"]);
+// A rollback is a push of an earlier deployment.
+const PUSH: Scope = Scope::Commands(&["push", "rollback"]);
 
 /// One row of the table, as data for clap and for messages.
 #[derive(Debug)]
@@ -359,9 +360,14 @@ declare_options! {
         env None, via None, "";
     /// Write the files only; do not commit them
     commit: bool = true, "commit", Flag::Negate("no-commit"), None, PULL, env None, via None, "";
-    /// Commit to this branch (created from HEAD when missing) without touching the checkout
+    /// Commit to this branch (created from the main branch when missing) without touching
+    /// the checkout
     branch: Option<String> = None, "branch", Flag::Value("branch"), None, PULL, env None,
         via None, "BRANCH";
+    /// The branch environments' branches start from and are merged back into (default: main,
+    /// else master, else HEAD)
+    main_branch: Option<String> = None, "mainBranch", Flag::Value("main-branch"), None,
+        PULL_PUSH, env None, via None, "BRANCH";
     /// Hooks by collection (`onQuery`, `onDump`, `onSave`, `onLoad`) and for the snapshot
     hooks: Option<Value> = None, "hooks", Flag::None, None, Scope::Global, env None, via None, "";
 }
@@ -511,6 +517,7 @@ mod tests {
                 .subcommand(clap::Command::new("pull"))
                 .subcommand(clap::Command::new("diff"))
                 .subcommand(clap::Command::new("push"))
+                .subcommand(clap::Command::new("rollback"))
                 .subcommand(clap::Command::new("status"))
                 .subcommand(clap::Command::new("log")),
         )

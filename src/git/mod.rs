@@ -62,6 +62,16 @@ impl GitError {
     }
 }
 
+/// How a dump commit relates to the rest of the history.
+#[derive(Debug, Clone, Default)]
+pub struct Lineage {
+    /// Where the branch starts when it does not exist yet (a revision); `None`: HEAD.
+    pub start: Option<String>,
+    /// A commit the new one also descends from: the revision a push deployed, recorded on the
+    /// environment's branch, which a later merge of that branch then takes as its base.
+    pub merged: Option<Oid>,
+}
+
 /// A git repository holding a dump folder.
 pub struct DumpRepo {
     pub repo: Repository,
@@ -235,20 +245,25 @@ impl DumpRepo {
         self.signature_of("AUTHOR")
     }
 
-    /// Commits `write` applied to the dump of `branch` (created from HEAD when missing), without
-    /// touching the work tree. When `branch` is checked out, the index entries of the dump are
-    /// refreshed from the work tree, where the caller wrote the same files. Returns the new
-    /// commit, or `None` when nothing changed.
+    /// Commits `write` applied to the dump of `branch` (created at `lineage.start` when
+    /// missing), without touching the work tree. When `branch` is checked out, the index
+    /// entries of the dump are refreshed from the work tree, where the caller wrote the same
+    /// files. Returns the new commit, or `None` when nothing changed.
     pub fn commit_dump(
         &self,
         branch: &str,
         write: &DumpFiles,
         message: &str,
+        lineage: &Lineage,
     ) -> Result<Option<Oid>, GitError> {
         let reference = format!("refs/heads/{branch}");
-        let parent = match self.repo.find_reference(&reference) {
+        let tip = match self.repo.find_reference(&reference) {
             Ok(r) => Some(r.peel_to_commit()?),
-            Err(_) => self.repo.head().ok().and_then(|h| h.peel_to_commit().ok()),
+            Err(_) => None,
+        };
+        let parent = match &tip {
+            Some(tip) => Some(tip.clone()),
+            None => self.start_of_new_branch(lineage)?,
         };
         let base_tree = parent.as_ref().map(|c| c.tree()).transpose()?;
         let ignored = |path: &Path| {
@@ -263,9 +278,23 @@ impl DumpRepo {
             write,
             &ignored,
         )?;
-        if !written.changed {
+        let merged = lineage
+            .merged
+            .map(|oid| self.repo.find_commit(oid))
+            .transpose()?
+            .filter(|merged| {
+                // Already in the branch's history: nothing to relate.
+                parent.as_ref().is_none_or(|p| {
+                    p.id() != merged.id()
+                        && !self
+                            .repo
+                            .graph_descendant_of(p.id(), merged.id())
+                            .unwrap_or(false)
+                })
+            });
+        if !written.changed && merged.is_none() {
             // A branch that does not exist yet still gets created, at the parent.
-            if self.repo.find_reference(&reference).is_err()
+            if tip.is_none()
                 && let Some(parent) = &parent
             {
                 self.repo.branch(branch, parent, false)?;
@@ -274,7 +303,7 @@ impl DumpRepo {
         }
         let tree = self.repo.find_tree(written.root)?;
         let (author, committer) = (self.signature(), self.signature_of("COMMITTER"));
-        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        let parents: Vec<&git2::Commit> = parent.iter().chain(merged.iter()).collect();
         let oid = self.repo.commit(
             Some(&reference),
             &author,
@@ -287,6 +316,31 @@ impl DumpRepo {
             self.refresh_index(&written)?;
         }
         Ok(Some(oid))
+    }
+
+    /// The main line: `configured`, or the first of `main` and `master` that exists (`None`:
+    /// neither, HEAD then stands for it).
+    pub fn main_line(&self, configured: Option<&str>) -> Option<String> {
+        if let Some(branch) = configured {
+            return Some(branch.to_string());
+        }
+        ["main", "master"]
+            .into_iter()
+            .find(|name| self.repo.find_branch(name, git2::BranchType::Local).is_ok())
+            .map(str::to_string)
+    }
+
+    /// Where a branch created for an environment starts: the configured main line, so that
+    /// the environment's history stays related to it (merging it back conflicts only where
+    /// both sides changed the same item).
+    fn start_of_new_branch(&self, lineage: &Lineage) -> Result<Option<git2::Commit<'_>>, GitError> {
+        if let Some(oid) = lineage.merged {
+            return Ok(Some(self.repo.find_commit(oid)?));
+        }
+        match &lineage.start {
+            Some(rev) => Ok(Some(self.commit(rev)?)),
+            None => Ok(self.repo.head().ok().and_then(|h| h.peel_to_commit().ok())),
+        }
     }
 
     /// After a commit of the checked-out branch: the index entries of the files the pull
