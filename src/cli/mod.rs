@@ -37,6 +37,8 @@ pub enum Command {
     Log(commands::log::Args),
     /// Tell, per environment, whether the live instance matches its branch
     Status(commands::status::Args),
+    /// Push an instance's previous deployment again (from the push records in git)
+    Rollback(commands::rollback::Args),
     /// Maintenance helpers
     #[command(subcommand)]
     Helpers(commands::helpers::Command),
@@ -84,6 +86,7 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, CommandEr
         Command::Push(args) => commands::push::run(&context, args).await,
         Command::Log(args) => commands::log::run(&context, args).await,
         Command::Status(args) => commands::status::run(&context, args).await,
+        Command::Rollback(args) => commands::rollback::run(&context, args).await,
         Command::Helpers(command) => commands::helpers::run(&context, command).await,
     }
 }

@@ -148,6 +148,25 @@ impl Target {
             data_loss: Vec::new(),
         };
         plan.data_loss = crate::plan::loss::assess(&self.client, &plan).await?;
+        plan.left_out.extend(never_deleted(dump, &instance));
         Ok(Comparison { plan, instance })
     }
+}
+
+/// Collections whose items a push never deletes (the settings singleton), that the dump has
+/// none of while the instance has: the instance keeps them as they are, which a rollback to a
+/// dump from before they existed must say.
+fn never_deleted(dump: &Dump, instance: &Instance) -> Vec<String> {
+    dump.collections
+        .iter()
+        .filter(|(spec, items)| {
+            !spec.deletable && items.is_empty() && !instance.live_items(spec).is_empty()
+        })
+        .map(|(spec, _)| {
+            format!(
+                "{}: the dump has none, and a push never deletes them: the instance keeps its own",
+                spec.name
+            )
+        })
+        .collect()
 }

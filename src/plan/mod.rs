@@ -28,8 +28,9 @@ use serde_json::Value;
 pub struct Plan {
     /// Directus' own schema diff, `None` when the schema matches or is not compared.
     pub schema: Option<SchemaDiff>,
-    /// Schema differences Directus reports but cannot make on this instance: noted, never
-    /// applied (see `SchemaComparison::left_out`).
+    /// Differences a push cannot make on this instance: schema details Directus reports but
+    /// cannot change (see `SchemaComparison::left_out`), items it never deletes. Noted, never
+    /// applied.
     pub left_out: Vec<String>,
     /// One entry per collection compared, in push order.
     pub collections: Vec<CollectionChanges>,

@@ -165,15 +165,15 @@ impl Plan {
         })
     }
 
-    /// Says, once per command, which schema differences are left out because Directus
-    /// cannot make them here: not changes, but worth knowing (a uuid that SQLite keeps as a
-    /// string will compare as one everywhere the dump goes next).
+    /// Says, once per command, which differences are left out because a push cannot make
+    /// them here: not changes, but worth knowing (a uuid that SQLite keeps as a string will
+    /// compare as one everywhere the dump goes next; settings a rollback leaves as they are).
     pub fn note_left_out(&self) {
         if self.left_out.is_empty() {
             return;
         }
         tracing::info!(
-            "note: left out {} schema differences Directus cannot make on this instance:\n  {}",
+            "note: left out {} differences a push cannot make on this instance:\n  {}",
             self.left_out.len(),
             self.left_out.join("\n  ")
         );
