@@ -19,4 +19,5 @@ pub mod plan;
 pub mod secret;
 pub mod snapshot;
 pub mod specs;
+pub mod text;
 pub mod ui;

@@ -391,3 +391,36 @@ fn diff_into_a_pipe_closed_after_the_first_line_exits_quietly() {
     );
     assert_eq!(status.code(), Some(0), "{status}\nstderr:\n{stderr}");
 }
+
+/// A schema change Directus cannot make in place (a primary key's type on SQLite) fails the
+/// apply as a whole: the error names what was being applied, and the hint does not promise
+/// that pushing again continues.
+#[test]
+fn a_failed_schema_apply_names_what_it_applied() {
+    let instance = DirectusInstance::start();
+    support::seed::blog_schema(&instance);
+    instance.post("/items/articles", &json!({"title": "First"}));
+    let work = tempfile::tempdir().unwrap();
+    instance.ok(work.path(), &["pull"]);
+    let field = work
+        .path()
+        .join("directus-config/snapshot/fields/articles/id.json");
+    let mut id: Value = serde_json::from_str(&std::fs::read_to_string(&field).unwrap()).unwrap();
+    id["type"] = json!("integer");
+    id["meta"]["special"] = Value::Null;
+    id["schema"]["data_type"] = json!("integer");
+    id["schema"]["has_auto_increment"] = json!(true);
+    std::fs::write(&field, serde_json::to_string_pretty(&id).unwrap()).unwrap();
+    let push = instance.run(work.path(), &["push"]).exits(1);
+    assert!(
+        push.stderr
+            .contains("applying the schema (field articles.id)"),
+        "{push}"
+    );
+    assert!(
+        push.stderr
+            .contains("Directus undid the whole schema change"),
+        "{push}"
+    );
+    assert!(!push.stderr.contains("continues from here"), "{push}");
+}

@@ -45,7 +45,7 @@ fn dry_run_and_unresolvable_references_change_nothing(start: fn() -> DirectusIns
         stdout.contains("! permissions 00000000-dead-4000-8000-000000000000 articles.delete refers in role to roles \"00000000-dead-4000-8000-000000000000\""),
         "{stdout}"
     );
-    assert!(stderr.starts_with("error: the dump refers to 1 items that exist neither in the dump nor on the instance; nothing was changed"), "{stderr}");
+    assert!(stderr.starts_with("error: the dump refers to 1 item found neither in the dump nor on the instance; nothing was changed"), "{stderr}");
     assert_eq!(
         activity_count(&instance),
         before,

@@ -231,7 +231,7 @@ fn any_revision_can_be_diffed_and_pushed_back() {
         diff,
         "~ roles \"Editor\": description \"v2\" → \"Writes articles\"\n\
          + translations en-US \"farewell\"\n  \
-         translations: 1 id-map rows point at deleted items (removed on push)\n\
+         translations: 1 id-map row points at deleted items (removed on push)\n\
          - flows \"Added in v2\"\n\
          1 to create, 1 to update, 1 to delete\n"
     );

@@ -182,7 +182,10 @@ async fn track_new_items(
     if !rows.is_empty() {
         let count = rows.len();
         target.ids.record(&target.client, rows).await?;
-        tracing::info!("tracking {count} new items");
+        tracing::info!(
+            "tracking {}",
+            crate::text::count(count, "new item", "new items")
+        );
     }
     Ok(())
 }

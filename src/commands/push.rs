@@ -79,8 +79,8 @@ fn consent_to_data_loss(context: &Context, plan: &Plan) -> Result<(), CommandErr
 fn refuse_unresolved(plan: &Plan) -> Result<(), CommandError> {
     if !plan.invalid.is_empty() {
         return Err(CommandError::user(format!(
-            "the dump holds {} values the instance would not keep; nothing was changed",
-            plan.invalid.len()
+            "the dump holds {} the instance would not keep; nothing was changed",
+            crate::text::count(plan.invalid.len(), "value", "values")
         ))
         .hint("fix the items listed above with '!' in the dump"));
     }
@@ -88,8 +88,8 @@ fn refuse_unresolved(plan: &Plan) -> Result<(), CommandError> {
         return Ok(());
     }
     Err(CommandError::user(format!(
-        "the dump refers to {} items that exist neither in the dump nor on the instance; nothing was changed",
-        plan.unresolved.len()
+        "the dump refers to {} found neither in the dump nor on the instance; nothing was changed",
+        crate::text::count(plan.unresolved.len(), "item", "items")
     ))
     .hint("pull the referenced collections too, or fix the references listed above with '!'"))
 }
@@ -126,9 +126,21 @@ async fn converge(
         let applied = applied.map_err(|error| {
             let mut applied = total;
             applied += error.applied;
-            CommandError::new(ErrorKind::Server, error)
-                .hint(format!("applied before the failure: {applied}"))
-                .hint("fix the cause and push again: the next push continues from here")
+            let schema = error.step.starts_with(crate::plan::SCHEMA_STEP);
+            let error = CommandError::new(ErrorKind::Server, error)
+                .hint(format!("applied before the failure: {applied}"));
+            match schema {
+                // Directus applies a schema diff in one transaction.
+                true => error.hint(
+                    "Directus undid the whole schema change (on MariaDB and MySQL, what it \
+                     altered before the failure stays). A change it cannot make in place (a \
+                     primary key's type, a type the data does not fit) needs another way: a new \
+                     field, or the admin app",
+                ),
+                false => {
+                    error.hint("fix the cause and push again: the next push continues from here")
+                }
+            }
         })?;
         tracing::info!("applied: {applied}");
         total += applied;

@@ -191,8 +191,7 @@ fn split_options(path: &Path, value: Value) -> Result<(Parsed, Vec<String>), Con
             )));
         }
     };
-    let options: Layer =
-        serde_json::from_value(Value::Object(object)).map_err(|e| invalid(e.to_string()))?;
+    let options = super::options::layer_from(Value::Object(object)).map_err(invalid)?;
     Ok((
         Parsed {
             options,

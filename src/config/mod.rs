@@ -68,10 +68,13 @@ pub enum ConfigError {
         instead: &'static str,
     },
     #[error(
-        "missing credentials: pass --directus-token (DIRECTUS_TOKEN), or both --directus-email and \
+        "missing credentials: {unset}pass --directus-token (DIRECTUS_TOKEN), or both --directus-email and \
          --directus-password (DIRECTUS_ADMIN_EMAIL, DIRECTUS_ADMIN_PASSWORD)"
     )]
-    MissingCredentials,
+    MissingCredentials {
+        /// What an `--env` section named but is not set, ending in "; " (or empty).
+        unset: String,
+    },
 }
 
 /// Collections whose UUIDs may become their SyncIds on request, or always do.
@@ -176,7 +179,11 @@ impl Options {
                 .as_object()
                 .ok_or_else(|| invalid("expected an object of options".into()))?;
             let lookup = |variable: &str| std::env::var(variable).ok();
-            let layer = options::environment_layer(entry, &lookup).map_err(invalid)?;
+            let (layer, unset) = options::environment_layer(entry, &lookup).map_err(invalid)?;
+            options.unset_variables = unset
+                .into_iter()
+                .map(|unset| format!("environments.{name}.{unset}, which is not set"))
+                .collect();
             url_origin.update(
                 &layer,
                 || match &options.config_file {
@@ -342,7 +349,12 @@ impl Options {
                 email: email.clone(),
                 password: password.clone(),
             }),
-            _ => Err(ConfigError::MissingCredentials),
+            _ => Err(ConfigError::MissingCredentials {
+                unset: match self.unset_variables.is_empty() {
+                    true => String::new(),
+                    false => format!("{} (nor in .env); ", self.unset_variables.join(" and ")),
+                },
+            }),
         }
     }
 }

@@ -244,6 +244,9 @@ macro_rules! declare_options {
             /// The environment variables holding this config's secrets ([`secret_variables`]):
             /// hooks never see them.
             pub secret_variables: Vec<String>,
+            /// Keys of the `--env` section that named a variable that is not set
+            /// (`tokenEnv names PROD_TOKEN`): said when credentials are then missing.
+            pub unset_variables: Vec<String>,
             $($(#[doc = $doc])* pub $field: $ty,)*
         }
 
@@ -254,6 +257,7 @@ macro_rules! declare_options {
                     environment: None,
                     environment_names: Vec::new(),
                     secret_variables: secret_variables(&serde_json::Map::new()),
+                    unset_variables: Vec::new(),
                     $($field: $default,)*
                 }
             }
@@ -464,11 +468,14 @@ pub fn add_arguments(mut command: clap::Command) -> clap::Command {
 /// An `environments:` entry as a layer: the keys of the table, plus `tokenEnv`-style keys that
 /// name the environment variable holding a value (`lookup` reads them). A value written
 /// directly wins over one named this way.
+/// Also returns, for messages, the keys that named a variable that is not set
+/// (`tokenEnv names PROD_TOKEN`).
 pub fn environment_layer(
     entry: &serde_json::Map<String, Value>,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Layer, String> {
+) -> Result<(Layer, Vec<String>), String> {
     let mut entry = entry.clone();
+    let mut unset = Vec::new();
     for declaration in DECLARATIONS {
         let Some(via) = declaration.via_env else {
             continue;
@@ -479,13 +486,28 @@ pub fn environment_layer(
         let variable = named
             .as_str()
             .ok_or_else(|| format!("{via} must name an environment variable"))?;
-        if !entry.contains_key(declaration.key)
-            && let Some(value) = lookup(variable)
-        {
-            entry.insert(declaration.key.to_string(), Value::String(value));
+        if !entry.contains_key(declaration.key) {
+            match lookup(variable) {
+                Some(value) => {
+                    entry.insert(declaration.key.to_string(), Value::String(value));
+                }
+                None => unset.push(format!("{via} names {variable}")),
+            }
         }
     }
-    serde_json::from_value(Value::Object(entry)).map_err(|e| e.to_string())
+    Ok((layer_from(Value::Object(entry))?, unset))
+}
+
+/// A layer from a config file's object of options; an error names the key it is about
+/// (`collections: invalid type: sequence, expected a boolean`).
+pub fn layer_from(value: Value) -> Result<Layer, String> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        match path.as_str() {
+            "" | "." => error.inner().to_string(),
+            _ => format!("{path}: {}", error.inner()),
+        }
+    })
 }
 
 /// The environment variables that hold secrets of a config with these `environments:`: those
@@ -607,7 +629,7 @@ mod tests {
         let entry =
             json!({"directusUrl": "http://prod", "tokenEnv": "PROD_TOKEN", "branch": "env/prod"});
         let lookup = |name: &str| (name == "PROD_TOKEN").then(|| "t0k3n".to_string());
-        let layer = environment_layer(entry.as_object().unwrap(), &lookup).unwrap();
+        let (layer, _) = environment_layer(entry.as_object().unwrap(), &lookup).unwrap();
         assert_eq!(layer.directus_token.unwrap().unwrap().expose(), "t0k3n");
         assert_eq!(layer.branch.unwrap().as_deref(), Some("env/prod"));
         let typo = json!({"directusUrll": "x"});

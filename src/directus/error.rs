@@ -73,6 +73,13 @@ impl DirectusError {
                      again later",
                 )
             }
+            // Without Directus' error code, the answer came from something in front of it.
+            DirectusError::Api {
+                status, code: None, ..
+            } if status.is_server_error() => Some(
+                "that answer is not Directus' own: check the proxy or load balancer in front \
+                 of it, and Directus' server log",
+            ),
             DirectusError::Api { status, .. } if status.is_server_error() => {
                 Some("Directus failed on its side; its server log says why")
             }

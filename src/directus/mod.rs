@@ -574,6 +574,18 @@ impl Client {
             )
         });
         let (method, path) = (request.method.clone(), request.path.to_string());
+        // Directus answers every error with its JSON; a route no server has, answered
+        // otherwise, is some other server at this address (whatever the endpoint).
+        let not_directus = matches!(
+            status,
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED
+        ) && parse_error_body(&text).is_none();
+        if not_directus {
+            return DirectusError::NotDirectus {
+                url: MaskedUrl::new(&self.base),
+                detail: format!("{method} {path} answered {} ({message})", status.as_u16()),
+            };
+        }
         match status {
             StatusCode::UNAUTHORIZED => DirectusError::Unauthorized { message },
             StatusCode::FORBIDDEN => DirectusError::Forbidden {

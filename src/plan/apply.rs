@@ -134,7 +134,7 @@ impl Executor<'_> {
             schema
                 .apply(self.client)
                 .await
-                .map_err(self.fail("applying the schema"))?;
+                .map_err(self.fail(schema_step(schema)))?;
             self.applied.schema = schema.changes().len();
             self.progress.advance(1);
             tracing::info!("schema: applied {} changes", self.applied.schema);
@@ -154,7 +154,14 @@ impl Executor<'_> {
         if !dangling.is_empty() {
             self.remove_rows(&dangling, "removing dangling id-map rows")
                 .await?;
-            tracing::info!("removed {} dangling id-map rows", dangling.len());
+            tracing::info!(
+                "removed {}",
+                crate::text::count(
+                    dangling.len(),
+                    "dangling id-map row",
+                    "dangling id-map rows"
+                )
+            );
         }
         self.move_sync_ids(plan).await?;
 
@@ -234,7 +241,10 @@ impl Executor<'_> {
         // The old row first: the extension's table allows one row per local id.
         self.remove_rows(&old_rows, step).await?;
         self.insert_rows(new_rows, step).await?;
-        tracing::info!("moved {} items to their new SyncIds", old_rows.len());
+        tracing::info!(
+            "moved {} to new SyncIds",
+            crate::text::count(old_rows.len(), "item", "items")
+        );
         Ok(())
     }
 
@@ -783,6 +793,35 @@ fn returned_ids(saved: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// The step of a schema apply, naming what it changes: Directus' error for it seldom says
+/// which field it was about.
+fn schema_step(schema: &crate::snapshot::SchemaDiff) -> String {
+    const SHOWN: usize = 5;
+    let changes = schema.changes();
+    let names: Vec<String> = changes
+        .parts()
+        .iter()
+        .flat_map(|(part, changes)| changes.iter().map(move |c| format!("{part} {}", c.name)))
+        .collect();
+    let more = match names.len().saturating_sub(SHOWN) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    format!(
+        "{} ({}{more})",
+        SCHEMA_STEP,
+        names
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// How the step of a schema apply starts.
+pub const SCHEMA_STEP: &str = "applying the schema";
 
 /// The id-map rows of `creates` under `ids`, paired in order.
 fn create_rows(spec: &CollectionSpec, creates: &[&ItemChange], ids: &[String]) -> Vec<IdMapRow> {

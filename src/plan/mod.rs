@@ -13,7 +13,7 @@ mod link_tests;
 #[cfg(test)]
 mod tests;
 
-pub use apply::{Applied, ApplyError};
+pub use apply::{Applied, ApplyError, SCHEMA_STEP};
 pub use build::{FieldTypes, build_collections, check_values};
 pub use loss::DataLoss;
 pub use progress::Progress;

@@ -118,8 +118,11 @@ impl Plan {
             }
             if !collection.dangling.is_empty() {
                 let line = format!(
-                    "  {name}: {} id-map rows point at deleted items (removed on push)",
-                    collection.dangling.len()
+                    "  {name}: {} at deleted items (removed on push)",
+                    match collection.dangling.len() {
+                        1 => "1 id-map row points".to_string(),
+                        n => format!("{n} id-map rows point"),
+                    }
                 );
                 let _ = writeln!(out, "{}", style.paint(' ', &line));
             }

@@ -631,7 +631,7 @@ fn text_output() {
     + roles "Reviewer"
     = roles "Admin2": already there, will be tracked
     - roles "Viewer"
-      roles: 1 id-map rows point at deleted items (removed on push)
+      roles: 1 id-map row points at deleted items (removed on push)
     + permissions s-nowhere c.read
     = settings settings: already there, will be tracked
     ! permissions s-nowhere c.read refers in role to roles "s-nowhere", which is neither in the dump nor on the instance
@@ -645,7 +645,7 @@ fn text_output_in_color() {
     assert!(text.starts_with("\x1b[33m~ roles \"Editor\""), "{text:?}");
     assert!(text.contains("\x1b[32m+ roles \"Reviewer\"\x1b[0m\n"));
     assert!(text.contains("\x1b[31m- roles \"Viewer\"\x1b[0m\n"));
-    assert!(text.contains("\x1b[2m  roles: 1 id-map rows"));
+    assert!(text.contains("\x1b[2m  roles: 1 id-map row"));
     assert!(text.ends_with("\n2 to create, 1 to update, 1 to delete\n"));
 }
 
