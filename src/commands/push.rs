@@ -41,12 +41,13 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
     }
     consent_to_data_loss(context, &comparison.plan)?;
     let counts = comparison.plan.counts();
-    match comparison.plan.has_writes() {
+    let wrote = comparison.plan.has_writes();
+    match wrote {
         true => converge(context, args, &dump, &target, comparison).await?,
         false => tracing::info!("the instance already matches the dump"),
     }
     if let Some(repo) = &repo {
-        record(context, repo, args, &dump, counts, &target).await?;
+        record(context, repo, args, &dump, (counts, wrote), &target).await?;
     }
     context.finish(&target);
     Ok(ExitCode::Success)
@@ -171,7 +172,7 @@ async fn record(
     repo: &DumpRepo,
     args: &Args,
     dump: &Dump,
-    counts: Counts,
+    (counts, wrote): (Counts, bool),
     target: &Target,
 ) -> Result<(), CommandError> {
     let revision = args.revision.as_deref().unwrap_or("HEAD");
@@ -201,6 +202,79 @@ async fn record(
     };
     repo.add_record(commit.id(), &record)?;
     tracing::debug!("recorded the push on {}", &record.commit[..10]);
+    if let Some(branch) = &context.options.branch {
+        let deployment = Deployment {
+            pushed: commit.id(),
+            wrote,
+            record: &record,
+        };
+        record_on_branch(context, repo, branch, args, dump, &deployment)?;
+    }
+    Ok(())
+}
+
+/// A push that went through, to record.
+struct Deployment<'a> {
+    pushed: git2::Oid,
+    /// It changed the instance: a commit records it even when the branch held its dump.
+    wrote: bool,
+    record: &'a DeploymentRecord,
+}
+
+/// An environment's branch is what is live there: after a push, it holds the dump pushed,
+/// in a commit that also descends from the pushed commit (see `DumpRepo::record_deployment`).
+fn record_on_branch(
+    context: &Context,
+    repo: &DumpRepo,
+    branch: &str,
+    args: &Args,
+    dump: &Dump,
+    deployment: &Deployment,
+) -> Result<(), CommandError> {
+    let Deployment {
+        pushed,
+        wrote,
+        record,
+    } = *deployment;
+    if repo.current_branch().as_deref() == Some(branch) {
+        tracing::warn!(
+            "{branch} is checked out, so it was not moved to what was pushed; `pull` records it"
+        );
+        return Ok(());
+    }
+    repo.check_not_checked_out_elsewhere(branch)?;
+    let from = args.revision.as_deref().unwrap_or("the working tree");
+    let short = &record.commit[..10];
+    let environment = record.environment.as_deref().unwrap_or(branch);
+    let summary = match record.uncommitted {
+        true => format!("deploy {from} (uncommitted files on {short}) to {environment}"),
+        false => format!("deploy {from}@{short} to {environment}"),
+    };
+    let message = format!(
+        "{summary}\n\nPushed-From: {}\nDirectus-Url: {}\n{}Directus-User: {}\nPushed-At: {}\nDirectus-Sync-Version: {}\n",
+        record.commit,
+        record.url,
+        record
+            .environment
+            .as_ref()
+            .map(|e| format!("Directus-Environment: {e}\n"))
+            .unwrap_or_default(),
+        record.user,
+        record.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        env!("CARGO_PKG_VERSION"),
+    );
+    let lineage = context.lineage(repo, Some(pushed));
+    let committed = match record.uncommitted {
+        true => repo.commit_dump(branch, &dump.files(&context.layout()), &message, &lineage)?,
+        false => repo.record_deployment(branch, pushed, &message, &lineage, wrote)?,
+    };
+    match committed {
+        Some(oid) => tracing::info!(
+            "recorded the deployment on {branch} ({})",
+            &oid.to_string()[..10]
+        ),
+        None => tracing::debug!("{branch} already holds what was pushed"),
+    }
     Ok(())
 }
 

@@ -256,6 +256,70 @@ impl DumpRepo {
         message: &str,
         lineage: &Lineage,
     ) -> Result<Option<Oid>, GitError> {
+        let ignored = |path: &Path| {
+            self.repo
+                .is_path_ignored(self.dump_path.join(path))
+                .unwrap_or(false)
+        };
+        let mut written = None;
+        let oid = self.commit_on(branch, message, lineage, |base| {
+            let write = tree::apply_write(&self.repo, base, &self.dump_path, write, &ignored)?;
+            let root = (write.root, write.changed);
+            written = Some(write);
+            Ok(root)
+        })?;
+        if let (Some(_), Some(written)) = (oid, &written)
+            && self.current_branch().as_deref() == Some(branch)
+        {
+            self.refresh_index(written)?;
+        }
+        Ok(oid)
+    }
+
+    /// Records on `branch` (an environment's) that `deployed` is live there: a commit holding
+    /// the dump folder of `deployed`, descending from both the branch and `deployed`, so that
+    /// the branch is the environment's deployment history and merging it back into the main
+    /// line takes `deployed` as base. Never for a branch that is checked out (its work tree
+    /// would no longer match). `changed_instance`: the push wrote something, which a commit
+    /// records even when the branch held that dump already (a redeploy over drift, the first
+    /// deployment). Returns the new commit, or `None` when the branch holds that dump,
+    /// descends from `deployed`, and the push wrote nothing.
+    pub fn record_deployment(
+        &self,
+        branch: &str,
+        deployed: Oid,
+        message: &str,
+        lineage: &Lineage,
+        changed_instance: bool,
+    ) -> Result<Option<Oid>, GitError> {
+        let deployed_tree = self.repo.find_commit(deployed)?.tree()?;
+        let Some(dump) = tree::subtree(&self.repo, &deployed_tree, &self.dump_path)? else {
+            return Ok(None);
+        };
+        let lineage = Lineage {
+            merged: Some(deployed),
+            ..lineage.clone()
+        };
+        self.commit_on(branch, message, &lineage, |base| {
+            let before = match base {
+                Some(base) => tree::subtree(&self.repo, base, &self.dump_path)?.map(|t| t.id()),
+                None => None,
+            };
+            let root = tree::graft(&self.repo, base, &self.dump_path, dump.id())?;
+            Ok((root, changed_instance || before != Some(dump.id())))
+        })
+    }
+
+    /// Commits on `branch` (created per `lineage` when missing) the root tree `make_root`
+    /// builds from the parent's tree, with `lineage.merged` as a second parent unless the
+    /// branch already descends from it. `make_root` also says whether the dump changed.
+    fn commit_on(
+        &self,
+        branch: &str,
+        message: &str,
+        lineage: &Lineage,
+        make_root: impl FnOnce(Option<&git2::Tree>) -> Result<(Oid, bool), GitError>,
+    ) -> Result<Option<Oid>, GitError> {
         let reference = format!("refs/heads/{branch}");
         let tip = match self.repo.find_reference(&reference) {
             Ok(r) => Some(r.peel_to_commit()?),
@@ -266,18 +330,7 @@ impl DumpRepo {
             None => self.start_of_new_branch(lineage)?,
         };
         let base_tree = parent.as_ref().map(|c| c.tree()).transpose()?;
-        let ignored = |path: &Path| {
-            self.repo
-                .is_path_ignored(self.dump_path.join(path))
-                .unwrap_or(false)
-        };
-        let written = tree::apply_write(
-            &self.repo,
-            base_tree.as_ref(),
-            &self.dump_path,
-            write,
-            &ignored,
-        )?;
+        let (root, changed) = make_root(base_tree.as_ref())?;
         let merged = lineage
             .merged
             .map(|oid| self.repo.find_commit(oid))
@@ -292,7 +345,7 @@ impl DumpRepo {
                             .unwrap_or(false)
                 })
             });
-        if !written.changed && merged.is_none() {
+        if !changed && merged.is_none() {
             // A branch that does not exist yet still gets created, at the parent.
             if tip.is_none()
                 && let Some(parent) = &parent
@@ -301,7 +354,7 @@ impl DumpRepo {
             }
             return Ok(None);
         }
-        let tree = self.repo.find_tree(written.root)?;
+        let tree = self.repo.find_tree(root)?;
         let (author, committer) = (self.signature(), self.signature_of("COMMITTER"));
         let parents: Vec<&git2::Commit> = parent.iter().chain(merged.iter()).collect();
         let oid = self.repo.commit(
@@ -312,9 +365,6 @@ impl DumpRepo {
             &tree,
             &parents,
         )?;
-        if self.current_branch().as_deref() == Some(branch) {
-            self.refresh_index(&written)?;
-        }
         Ok(Some(oid))
     }
 

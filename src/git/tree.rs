@@ -31,7 +31,7 @@ fn walk(
     Ok(())
 }
 
-fn subtree<'r>(
+pub(super) fn subtree<'r>(
     repo: &'r Repository,
     root: &Tree<'r>,
     path: &Path,
@@ -199,7 +199,7 @@ fn build_tree(
 }
 
 /// `base` with the tree at `path` replaced by `subtree` (parents rebuilt as needed).
-fn graft(
+pub(super) fn graft(
     repo: &Repository,
     base: Option<&Tree>,
     path: &Path,
