@@ -461,6 +461,19 @@ impl Client {
         })
     }
 
+    /// Whether the collection `name` exists (Directus answers 403 for one it does not know).
+    pub async fn collection_exists(&self, name: &str) -> Result<bool> {
+        match self.get(&path(&["collections", name])?).await {
+            Ok(found) => Ok(found.get("collection").and_then(Value::as_str) == Some(name)),
+            Err(DirectusError::Forbidden { .. })
+            | Err(DirectusError::Api {
+                status: StatusCode::NOT_FOUND,
+                ..
+            }) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
     /// A 404 on a route every Directus has means the URL points elsewhere.
     fn not_directus_on_404(&self, route: &str, error: DirectusError) -> DirectusError {
         match error {

@@ -3,13 +3,27 @@ use super::{IdMapRow, id_string};
 use crate::directus::{Client, DirectusError, Request};
 use futures::future::try_join_all;
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+use std::collections::HashSet;
 
 /// The collection we keep SyncIds in when the server has no `directus-extension-sync`
 /// (Directus forbids the `directus_` prefix for user collections).
 pub const STORE_COLLECTION: &str = "sync_id_map";
 /// The extension's own table.
 const EXTENSION_TABLE: &str = "directus_sync_id_map";
+/// The columns that make our rows unique as the extension's table makes its rows: one
+/// `table/sync_id` and one `table/local_id` per row (Directus cannot create a unique index over
+/// two columns; table names hold no `/`). Written with every row.
+const SYNC_KEY: &str = "sync_key";
+const LOCAL_KEY: &str = "local_key";
+
+fn sync_key(row: &IdMapRow) -> String {
+    format!("{}/{}", row.table, row.sync_id)
+}
+
+fn local_key(row: &IdMapRow) -> String {
+    format!("{}/{}", row.table, row.local_id)
+}
 /// The extension's id-map routes: `/directus-extension-sync/table/<table>[/sync_id/<id>]`.
 fn extension_route(table: &str, sync_id: Option<&str>) -> Result<String, DirectusError> {
     let mut segments = vec!["directus-extension-sync", "table", table];
@@ -71,17 +85,27 @@ pub async fn extension_installed(client: &Client) -> Result<bool, DirectusError>
     }
 }
 
-async fn collection_exists(client: &Client, name: &str) -> Result<bool, DirectusError> {
-    match client
-        .get(&crate::directus::path(&["collections", name])?)
-        .await
-    {
-        Ok(found) => Ok(found.get("collection").and_then(Value::as_str) == Some(name)),
+/// How far our collection is set up on an instance, from one read of its fields.
+async fn collection_setup(client: &Client) -> Result<Setup, DirectusError> {
+    let path = crate::directus::path(&["fields", STORE_COLLECTION])?;
+    match client.get_list(path).await {
+        Ok(fields) => {
+            let has = |name: &str| {
+                fields
+                    .iter()
+                    .any(|f| f.get("field").and_then(Value::as_str) == Some(name))
+            };
+            Ok(match has(SYNC_KEY) && has(LOCAL_KEY) {
+                true => Setup::Ready,
+                false => Setup::WithoutKeys,
+            })
+        }
+        // Directus answers 403 for a collection it does not know.
         Err(DirectusError::Forbidden { .. })
         | Err(DirectusError::Api {
             status: StatusCode::NOT_FOUND,
             ..
-        }) => Ok(false),
+        }) => Ok(Setup::Missing),
         Err(other) => Err(other),
     }
 }
@@ -109,7 +133,17 @@ pub enum IdMapStore {
     /// the original tool left it); its table is read in one request through the items API.
     Extension,
     /// A hidden collection of ours, read and written in batches through the items API.
-    Collection { exists: bool },
+    Collection(Setup),
+}
+
+/// How far our collection is set up on an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setup {
+    Missing,
+    /// Created by an earlier version, without the unique keys: the first write adds them.
+    /// Reads need none of them.
+    WithoutKeys,
+    Ready,
 }
 
 impl IdMapStore {
@@ -126,14 +160,14 @@ impl IdMapStore {
             IdMapMode::Auto => {
                 let (extension, ours, theirs) = tokio::try_join!(
                     extension_installed(client),
-                    collection_exists(client, STORE_COLLECTION),
-                    collection_exists(client, EXTENSION_TABLE),
+                    collection_setup(client),
+                    client.collection_exists(EXTENSION_TABLE),
                 )?;
                 match (extension, ours, theirs) {
-                    (true, true, _) => Err(IdMapError::BothStores),
-                    (true, false, _) => Ok(IdMapStore::Extension),
+                    (true, Setup::Missing, _) => Ok(IdMapStore::Extension),
+                    (true, _, _) => Err(IdMapError::BothStores),
                     (false, _, true) => Err(IdMapError::ExtensionVanished),
-                    (false, exists, false) => Ok(IdMapStore::Collection { exists }),
+                    (false, setup, false) => Ok(IdMapStore::Collection(setup)),
                 }
             }
         }
@@ -141,8 +175,7 @@ impl IdMapStore {
 
     /// Our collection store, whether or not it exists yet.
     pub async fn collection(client: &Client) -> Result<IdMapStore, DirectusError> {
-        let exists = collection_exists(client, STORE_COLLECTION).await?;
-        Ok(IdMapStore::Collection { exists })
+        Ok(IdMapStore::Collection(collection_setup(client).await?))
     }
 
     /// Names of the collections that hold id maps, to keep out of snapshots and schema diffs.
@@ -153,7 +186,7 @@ impl IdMapStore {
     pub fn describe(&self) -> &'static str {
         match self {
             IdMapStore::Extension => "the directus-extension-sync table",
-            IdMapStore::Collection { .. } => "the sync_id_map collection",
+            IdMapStore::Collection(_) => "the sync_id_map collection",
         }
     }
 
@@ -167,8 +200,8 @@ impl IdMapStore {
     ) -> Result<Vec<IdMapRow>, DirectusError> {
         let collection = match self {
             IdMapStore::Extension => EXTENSION_TABLE,
-            IdMapStore::Collection { exists: false } => return Ok(Vec::new()),
-            IdMapStore::Collection { exists: true } => STORE_COLLECTION,
+            IdMapStore::Collection(Setup::Missing) => return Ok(Vec::new()),
+            IdMapStore::Collection(_) => STORE_COLLECTION,
         };
         let path = format!("/items/{collection}");
         let fields = vec![("fields".into(), "table,sync_id,local_id".into())];
@@ -188,37 +221,15 @@ impl IdMapStore {
         items.iter().map(|item| row_of(item, &path)).collect()
     }
 
-    /// Creates the store collection when it is missing (pull and push; diff never writes).
+    /// Makes the store ready for writes (pull and push; diff never writes): creates our
+    /// collection when it is missing, or gives one of an earlier version its unique keys.
     pub async fn ensure(&mut self, client: &Client) -> Result<(), DirectusError> {
-        if *self != (IdMapStore::Collection { exists: false }) {
-            return Ok(());
+        match self {
+            IdMapStore::Extension | IdMapStore::Collection(Setup::Ready) => return Ok(()),
+            IdMapStore::Collection(Setup::Missing) => create_collection(client).await?,
+            IdMapStore::Collection(Setup::WithoutKeys) => add_keys(client).await?,
         }
-        let text_field = |name: &str| {
-            json!({"field": name, "type": "string", "meta": {"readonly": true},
-                   "schema": {"is_nullable": false, "max_length": 255}})
-        };
-        let body = json!({
-            "collection": STORE_COLLECTION,
-            "meta": {
-                "hidden": true,
-                "icon": "sync",
-                "note": "directus-sync: the SyncIds of tracked configuration items. Do not edit.",
-                // Bookkeeping, not content: no activity or revisions for it.
-                "accountability": null
-            },
-            "schema": {},
-            "fields": [
-                {"field": "id", "type": "integer", "meta": {"hidden": true},
-                 "schema": {"is_primary_key": true, "has_auto_increment": true}},
-                text_field("table"),
-                text_field("sync_id"),
-                text_field("local_id"),
-                {"field": "created_at", "type": "timestamp", "meta": {"special": ["date-created"], "readonly": true}}
-            ]
-        });
-        client.post("/collections", &body).await?;
-        tracing::info!("created the hidden collection {STORE_COLLECTION} to keep SyncIds");
-        *self = IdMapStore::Collection { exists: true };
+        *self = IdMapStore::Collection(Setup::Ready);
         Ok(())
     }
 
@@ -238,9 +249,10 @@ impl IdMapStore {
             IdMapStore::Collection { .. } => {
                 let values: Vec<Value> = rows
                     .iter()
-                    .map(
-                        |r| json!({"table": r.table, "sync_id": r.sync_id, "local_id": r.local_id}),
-                    )
+                    .map(|r| {
+                        json!({"table": r.table, "sync_id": r.sync_id, "local_id": r.local_id,
+                               SYNC_KEY: sync_key(r), LOCAL_KEY: local_key(r)})
+                    })
                     .collect();
                 let path = format!("/items/{STORE_COLLECTION}");
                 for chunk in client.chunks(&values) {
@@ -290,5 +302,138 @@ impl IdMapStore {
             }
         }
         Ok(())
+    }
+}
+
+fn key_field(name: &str, note: &str) -> Value {
+    json!({"field": name, "type": "string", "meta": {"readonly": true, "hidden": true, "note": note},
+           "schema": {"is_nullable": true, "is_unique": true, "max_length": 255}})
+}
+
+fn key_fields() -> [Value; 2] {
+    [
+        key_field(SYNC_KEY, "table/sync_id: one row per SyncId"),
+        key_field(LOCAL_KEY, "table/local_id: one row per item"),
+    ]
+}
+
+async fn create_collection(client: &Client) -> Result<(), DirectusError> {
+    let text_field = |name: &str| {
+        json!({"field": name, "type": "string", "meta": {"readonly": true},
+               "schema": {"is_nullable": false, "max_length": 255}})
+    };
+    let [sync_key_field, local_key_field] = key_fields();
+    let body = json!({
+        "collection": STORE_COLLECTION,
+        "meta": {
+            "hidden": true,
+            "icon": "sync",
+            "note": "directus-sync: the SyncIds of tracked configuration items. Do not edit.",
+            // Bookkeeping, not content: no activity or revisions for it.
+            "accountability": null
+        },
+        "schema": {},
+        "fields": [
+            {"field": "id", "type": "integer", "meta": {"hidden": true},
+             "schema": {"is_primary_key": true, "has_auto_increment": true}},
+            text_field("table"),
+            text_field("sync_id"),
+            text_field("local_id"),
+            sync_key_field,
+            local_key_field,
+            {"field": "created_at", "type": "timestamp", "meta": {"special": ["date-created"], "readonly": true}}
+        ]
+    });
+    client.post("/collections", &body).await?;
+    tracing::info!("created the hidden collection {STORE_COLLECTION} to keep SyncIds");
+    Ok(())
+}
+
+/// Gives a store of an earlier version its unique keys: the two fields, then the keys of
+/// every row. Where rows repeat a key, the newest keeps it, as reads let the row read last
+/// win (rows come in id order); the older ones stay without that key, and reads ignore
+/// them as before.
+async fn add_keys(client: &Client) -> Result<(), DirectusError> {
+    let fields_path = crate::directus::path(&["fields", STORE_COLLECTION])?;
+    for field in key_fields() {
+        client.post(&fields_path, &field).await?;
+    }
+    let path = format!("/items/{STORE_COLLECTION}");
+    let fields = vec![("fields".into(), "id,table,sync_id,local_id".into())];
+    let mut items = client.list(&path, fields).await?;
+    items.sort_by_key(|item| std::cmp::Reverse(item.get("id").and_then(Value::as_i64)));
+    let (updates, repeated) = keys_of(&items, &path)?;
+    for chunk in client.chunks(&updates) {
+        let body = Value::Array(chunk);
+        client
+            .json(
+                Request::new(Method::PATCH, &path)
+                    .query("fields", "id")
+                    .body(&body),
+            )
+            .await?;
+    }
+    tracing::info!(
+        "gave the {} rows of {STORE_COLLECTION} unique keys ({SYNC_KEY}, {LOCAL_KEY})",
+        updates.len()
+    );
+    if repeated > 0 {
+        tracing::warn!(
+            "{repeated} rows of {STORE_COLLECTION} repeat the SyncId or the item of a newer row: \
+             they stay without that key, and the newer rows are the ones read"
+        );
+    }
+    Ok(())
+}
+
+/// The key updates of `items` (newest first: each key goes to the first row that has it), and
+/// how many rows repeat a key of a newer one.
+fn keys_of(items: &[Value], path: &str) -> Result<(Vec<Value>, usize), DirectusError> {
+    let (mut sync_keys, mut local_keys) = (HashSet::new(), HashSet::new());
+    let mut updates = Vec::new();
+    let mut repeated = 0;
+    for item in items {
+        let row = row_of(item, path)?;
+        let mut update = Map::new();
+        update.insert("id".into(), item.get("id").cloned().unwrap_or(Value::Null));
+        for (name, key, seen) in [
+            (SYNC_KEY, sync_key(&row), &mut sync_keys),
+            (LOCAL_KEY, local_key(&row), &mut local_keys),
+        ] {
+            if seen.insert(key.clone()) {
+                update.insert(name.into(), Value::String(key));
+            }
+        }
+        if update.len() < 3 {
+            repeated += 1;
+        }
+        if update.len() > 1 {
+            updates.push(Value::Object(update));
+        }
+    }
+    Ok((updates, repeated))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_filled_keys_go_to_the_newest_row() {
+        let items = [
+            json!({"id": 3, "table": "roles", "sync_id": "s1", "local_id": "b"}),
+            json!({"id": 2, "table": "roles", "sync_id": "s1", "local_id": "a"}),
+            json!({"id": 1, "table": "flows", "sync_id": "s1", "local_id": "a"}),
+        ];
+        let (updates, repeated) = keys_of(&items, "/items/sync_id_map").unwrap();
+        assert_eq!(
+            updates,
+            [
+                json!({"id": 3, "sync_key": "roles/s1", "local_key": "roles/b"}),
+                json!({"id": 2, "local_key": "roles/a"}),
+                json!({"id": 1, "sync_key": "flows/s1", "local_key": "flows/a"}),
+            ]
+        );
+        assert_eq!(repeated, 1);
     }
 }
