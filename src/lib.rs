@@ -15,6 +15,7 @@ pub mod hooks;
 pub mod idmap;
 pub mod instance;
 pub mod json;
+pub mod lock;
 pub mod plan;
 pub mod secret;
 pub mod snapshot;

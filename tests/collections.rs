@@ -518,8 +518,10 @@ fn request_budgets_with_hundreds_of_items(start: fn() -> DirectusInstance) {
     let push = b.ok(dir, &["push"]).requests();
     eprintln!("push of {items} items to a fresh instance: {push} requests");
     if !b.with_extension() {
-        assert!(push <= 60, "push sent {push} requests");
+        // A push that writes reads the instance once more when it holds the instance's lock.
+        assert!(push <= 75, "push sent {push} requests");
     }
     let again = b.ok(dir, &["push"]).requests();
+    eprintln!("no-op push: {again} requests");
     assert!(again <= 25, "a no-op push sent {again} requests");
 }

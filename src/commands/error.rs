@@ -8,6 +8,7 @@ use crate::dump::DumpError;
 use crate::git::GitError;
 use crate::hooks::HookError;
 use crate::idmap::IdMapError;
+use crate::lock::LockError;
 
 /// Exit codes: `diff --exit-code` uses 2 for "changes found", so errors never do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,8 @@ pub enum ErrorKind {
     Config,
     /// Directus or the network.
     Server,
+    /// Another run holds the instance's lock: try again later.
+    Locked,
     /// A bug of ours.
     Internal,
     /// Whoever reads our output stopped (`diff | head -1`): not a failure.
@@ -38,7 +41,9 @@ pub enum ErrorKind {
 impl ErrorKind {
     pub fn exit_code(self) -> ExitCode {
         match self {
-            ErrorKind::User | ErrorKind::Config | ErrorKind::Server => ExitCode::Error,
+            ErrorKind::User | ErrorKind::Config | ErrorKind::Server | ErrorKind::Locked => {
+                ExitCode::Error
+            }
             ErrorKind::Internal => ExitCode::Internal,
             ErrorKind::BrokenPipe => ExitCode::Success,
         }
@@ -163,6 +168,18 @@ impl From<IdMapError> for CommandError {
     }
 }
 
+impl From<LockError> for CommandError {
+    fn from(error: LockError) -> Self {
+        match error {
+            LockError::Directus(error) => error.into(),
+            held @ LockError::Held { .. } => {
+                let hint = held.hint();
+                CommandError::hinted(ErrorKind::Locked, held, hint)
+            }
+        }
+    }
+}
+
 impl From<HookError> for CommandError {
     fn from(error: HookError) -> Self {
         CommandError::new(ErrorKind::User, error)
@@ -188,6 +205,7 @@ mod tests {
     fn kinds_map_to_exit_codes() {
         assert_eq!(ErrorKind::User.exit_code(), ExitCode::Error);
         assert_eq!(ErrorKind::Server.exit_code(), ExitCode::Error);
+        assert_eq!(ErrorKind::Locked.exit_code(), ExitCode::Error);
         assert_eq!(ErrorKind::Internal.exit_code(), ExitCode::Internal);
         assert_eq!(ErrorKind::BrokenPipe.exit_code(), ExitCode::Success);
         let pipe = CommandError::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));

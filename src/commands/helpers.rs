@@ -1,4 +1,5 @@
-//! `helpers`: maintenance of the id map and of duplicated permissions, over plain REST.
+//! `helpers`: maintenance of the id map and of duplicated permissions, over plain REST, and
+//! of the instance's lock. The helpers that write hold the lock while they do.
 
 use super::{CommandError, Context, ExitCode};
 use crate::collections::{self, spec};
@@ -15,6 +16,8 @@ pub enum Command {
     RemovePermissionDuplicates(RemoveDuplicatesArgs),
     /// Copy SyncIds between the directus-extension-sync table and the tool's own collection
     MigrateIdMap(MigrateArgs),
+    /// Release the instance's lock, whoever holds it (when the run holding it is gone)
+    Unlock,
 }
 
 #[derive(Debug, Args)]
@@ -61,7 +64,19 @@ pub async fn run(context: &Context, command: &Command) -> Result<ExitCode, Comma
         Command::Untrack(args) => untrack(context, args).await,
         Command::RemovePermissionDuplicates(args) => remove_duplicates(context, args).await,
         Command::MigrateIdMap(args) => migrate(context, args).await,
+        Command::Unlock => unlock(context).await,
     }
+}
+
+/// Deletes the lock a run left behind, and says whose it was.
+async fn unlock(context: &Context) -> Result<ExitCode, CommandError> {
+    let target = context.connect(false).await?;
+    match crate::lock::unlock(&target.client).await? {
+        Some(lock) => tracing::info!("released the lock of {}: {lock}", target.client.base_url()),
+        None => tracing::info!("{} was not locked", target.client.base_url()),
+    }
+    context.finish(&target);
+    Ok(ExitCode::Success)
 }
 
 /// Forgets the SyncId of one item: the item stays, and the next pull tracks it afresh.
@@ -93,7 +108,10 @@ async fn untrack(context: &Context, args: &UntrackArgs) -> Result<ExitCode, Comm
                 sync_id: sync_id.clone(),
                 local_id: local_id.clone(),
             };
-            target.ids.forget(client, &[row]).await?;
+            let forget = async { Ok(target.ids.forget(client, &[row]).await?) };
+            target
+                .locked("helpers untrack", context.options.lock_wait, forget)
+                .await?;
             tracing::info!("untracked {table} {local_id} (SyncId {sync_id})");
         }
         None => tracing::info!(
@@ -121,41 +139,47 @@ async fn migrate(context: &Context, args: &MigrateArgs) -> Result<ExitCode, Comm
             "directus-extension-sync does not answer on this instance: there is nothing to migrate from or to",
         ));
     }
-    let collection = IdMapStore::collection(client).await?;
-    let (source, mut to) = match args.to {
-        StoreKind::Collection => (IdMapStore::Extension, collection),
-        StoreKind::Extension => (collection, IdMapStore::Extension),
-    };
-    let tables = collections::names();
-    let rows = source.load(client, &tables).await?;
-    to.ensure(client).await?;
-    let existing = IdMap::new(None, to.load(client, &tables).await?);
-    let mut copies = Vec::new();
-    let mut conflicts = 0;
-    for row in rows {
-        match (
-            existing.local_id(&row.table, &row.sync_id),
-            existing.sync_id(&row.table, &row.local_id),
-        ) {
-            (None, None) => copies.push(row),
-            (Some(local), _) if local == row.local_id => {}
-            _ => {
-                conflicts += 1;
-                tracing::warn!(
-                    "{} {}: the target maps it differently; kept the target's row",
-                    row.table,
-                    row.sync_id
-                );
+    let copy = async {
+        let collection = IdMapStore::collection(client).await?;
+        let (source, mut to) = match args.to {
+            StoreKind::Collection => (IdMapStore::Extension, collection),
+            StoreKind::Extension => (collection, IdMapStore::Extension),
+        };
+        let tables = collections::names();
+        let rows = source.load(client, &tables).await?;
+        to.ensure(client).await?;
+        let existing = IdMap::new(None, to.load(client, &tables).await?);
+        let mut copies = Vec::new();
+        let mut conflicts = 0;
+        for row in rows {
+            match (
+                existing.local_id(&row.table, &row.sync_id),
+                existing.sync_id(&row.table, &row.local_id),
+            ) {
+                (None, None) => copies.push(row),
+                (Some(local), _) if local == row.local_id => {}
+                _ => {
+                    conflicts += 1;
+                    tracing::warn!(
+                        "{} {}: the target maps it differently; kept the target's row",
+                        row.table,
+                        row.sync_id
+                    );
+                }
             }
         }
-    }
-    to.insert(client, &copies).await?;
-    tracing::info!(
-        "copied {} id-map rows to {} ({} already there, {conflicts} conflicting)",
-        copies.len(),
-        to.describe(),
-        existing.len()
-    );
+        to.insert(client, &copies).await?;
+        tracing::info!(
+            "copied {} id-map rows to {} ({} already there, {conflicts} conflicting)",
+            copies.len(),
+            to.describe(),
+            existing.len()
+        );
+        Ok(())
+    };
+    target
+        .locked("helpers migrate-id-map", context.options.lock_wait, copy)
+        .await?;
     if args.to == StoreKind::Collection {
         tracing::info!(
             "use --id-map collection (or idMap: collection) until the extension is removed"
@@ -239,11 +263,18 @@ async fn remove_duplicates(
         );
         doomed.extend(removed);
     }
-    for chunk in doomed.chunks(client.batch_size()) {
-        client.delete("/permissions", Some(&json!(chunk))).await?;
-    }
-    target.ids.forget(client, &stale_rows).await?;
-    target.ids.record(client, new_rows).await?;
+    let delete = async {
+        for chunk in doomed.chunks(client.batch_size()) {
+            client.delete("/permissions", Some(&json!(chunk))).await?;
+        }
+        target.ids.forget(client, &stale_rows).await?;
+        target.ids.record(client, new_rows).await?;
+        Ok(())
+    };
+    let purpose = "helpers remove-permission-duplicates";
+    target
+        .locked(purpose, context.options.lock_wait, delete)
+        .await?;
     context.finish(&target);
     Ok(ExitCode::Success)
 }

@@ -156,7 +156,8 @@ async fn read_instance(
 }
 
 /// Every untracked item gets its SyncId before any relation is mapped, so that relations
-/// between the pulled collections resolve whatever their order.
+/// between the pulled collections resolve whatever their order. The rows are written under
+/// the instance's lock, taken only when there are any.
 async fn track_new_items(
     context: &Context,
     target: &Target,
@@ -179,15 +180,26 @@ async fn track_new_items(
             });
         }
     }
-    if !rows.is_empty() {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let write = async {
+        // A push may have tracked some of these items since the instance was read.
+        let id_map = target.ids.reload(&target.client).await?;
+        rows.retain(|row| id_map.sync_id(&row.table, &row.local_id).is_none());
         let count = rows.len();
         target.ids.record(&target.client, rows).await?;
-        tracing::info!(
-            "tracking {}",
-            crate::text::count(count, "new item", "new items")
-        );
-    }
-    Ok(())
+        if count > 0 {
+            tracing::info!(
+                "tracking {}",
+                crate::text::count(count, "new item", "new items")
+            );
+        }
+        Ok(())
+    };
+    target
+        .locked("pull", context.options.lock_wait, write)
+        .await
 }
 
 /// The dump of what was read: `onDump`, then ignored fields and relations mapped, sorted,

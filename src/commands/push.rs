@@ -1,5 +1,6 @@
 //! `push [REF]`: applies the differences between a dump and the instance, in a safe order,
-//! until a fresh read of the instance matches the dump; then notes the push in git.
+//! until a fresh read of the instance matches the dump; then notes the push in git. The
+//! writes happen under the instance's lock, taken only when there is something to write.
 
 use super::{CommandError, Comparison, Context, ErrorKind, ExitCode, Target};
 use crate::dump::{Counts, Dump, DumpSource};
@@ -29,28 +30,79 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
     let comparison = target.compare(&dump, args.force).await?;
     ui::print(&comparison.plan.render_text(ui::color()))?;
     comparison.plan.note_left_out();
-    refuse_unresolved(&comparison.plan)?;
-    if let Some(repo) = &repo
-        && !args.force
-    {
-        check_drift(context, repo, &target, &comparison).await?;
-    }
+    check(context, args, repo.as_ref(), &target, &comparison).await?;
     if args.dry_run {
         context.finish(&target);
         return Ok(ExitCode::Success);
     }
     consent_to_data_loss(context, &comparison.plan)?;
-    let counts = comparison.plan.counts();
     let wrote = comparison.plan.has_writes();
-    match wrote {
-        true => converge(context, args, &dump, &target, comparison).await?,
-        false => tracing::info!("the instance already matches the dump"),
-    }
+    let counts = match wrote {
+        true => {
+            let write = write(context, args, repo.as_ref(), &dump, &target, comparison);
+            target
+                .locked("push", context.options.lock_wait, write)
+                .await?
+        }
+        false => {
+            tracing::info!("the instance already matches the dump");
+            comparison.plan.counts()
+        }
+    };
     if let Some(repo) = &repo {
         record(context, repo, args, &dump, (counts, wrote), &target).await?;
     }
     context.finish(&target);
     Ok(ExitCode::Success)
+}
+
+/// What must hold before a plan is applied: every reference resolves, every value can be
+/// kept, and (unless `--force`) the instance did not change since it was last pulled or pushed.
+async fn check(
+    context: &Context,
+    args: &Args,
+    repo: Option<&DumpRepo>,
+    target: &Target,
+    comparison: &Comparison,
+) -> Result<(), CommandError> {
+    refuse_unresolved(&comparison.plan)?;
+    if let Some(repo) = repo
+        && !args.force
+    {
+        check_drift(context, repo, target, comparison).await?;
+    }
+    Ok(())
+}
+
+/// The write phase, under the instance's lock. The plan shown was computed before the lock
+/// was taken, and another run may have written since (while this one waited for the lock, or
+/// just before it took it): the instance is read again, and a plan that changed is shown and
+/// checked again before anything is written. Returns the counts of the plan applied.
+async fn write(
+    context: &Context,
+    args: &Args,
+    repo: Option<&DumpRepo>,
+    dump: &Dump,
+    target: &Target,
+    shown: Comparison,
+) -> Result<Counts, CommandError> {
+    target.clear_cache().await?;
+    let comparison = target.compare(dump, args.force).await?;
+    if comparison.plan.render_text(false) != shown.plan.render_text(false) {
+        if !comparison.plan.has_writes() {
+            tracing::info!(
+                "another run made these changes meanwhile: the instance already matches the dump"
+            );
+            return Ok(comparison.plan.counts());
+        }
+        tracing::warn!("the instance changed since the plan above was computed; it now is:");
+        ui::print(&comparison.plan.render_text(ui::color()))?;
+        check(context, args, repo, target, &comparison).await?;
+        consent_to_data_loss(context, &comparison.plan)?;
+    }
+    let counts = comparison.plan.counts();
+    converge(context, args, dump, target, comparison).await?;
+    Ok(counts)
 }
 
 /// Deleting what git cannot give back needs `--allow-data-loss`, or a yes at a prompt when

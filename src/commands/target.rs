@@ -90,6 +90,27 @@ impl Target {
         clear_cache(&self.client).await.map(|_| ())
     }
 
+    /// Runs `work` holding the instance's lock ([`crate::lock`]) for `purpose`, waiting up to
+    /// `wait_seconds` (`--lock-wait`) for another run to give it back. The id-map store is
+    /// looked at again first: the previous holder may have created it.
+    pub async fn locked<T>(
+        &self,
+        purpose: &'static str,
+        wait_seconds: u32,
+        work: impl std::future::Future<Output = Result<T, CommandError>>,
+    ) -> Result<T, CommandError> {
+        let claim = crate::lock::Claim {
+            user: self.me.email.clone(),
+            purpose,
+            wait: std::time::Duration::from_secs(wait_seconds.into()),
+        };
+        let work = async {
+            self.ids.refresh_store(&self.client).await?;
+            work.await
+        };
+        crate::lock::hold(&self.client, &claim, work).await
+    }
+
     /// The fields (and their types) of the collections a plan creates or updates items in:
     /// one request per such collection, none for a plan without writes.
     async fn field_types(

@@ -36,6 +36,15 @@ const PULL_PUSH: Scope = Scope::Commands(&["pull", "push", "rollback"]);
 const PULL: Scope = Scope::Commands(&["pull"]);
 // A rollback is a push of an earlier deployment.
 const PUSH: Scope = Scope::Commands(&["push", "rollback"]);
+/// The commands that write, and so take the instance's lock (a subcommand after a space).
+const WRITERS: Scope = Scope::Commands(&[
+    "pull",
+    "push",
+    "rollback",
+    "helpers untrack",
+    "helpers remove-permission-duplicates",
+    "helpers migrate-id-map",
+]);
 
 /// One row of the table, as data for clap and for messages.
 #[derive(Debug)]
@@ -362,6 +371,9 @@ declare_options! {
     /// with their content, roles that still have users
     allow_data_loss: bool = false, "allowDataLoss", Flag::Switch("allow-data-loss"), None, PUSH,
         env None, via None, "";
+    /// Seconds to wait for the instance's lock while another run writes to it
+    lock_wait: u32 = 30, "lockWait", Flag::Value("lock-wait"), None, WRITERS, env None,
+        via None, "SECONDS";
     /// Write the files only; do not commit them
     commit: bool = true, "commit", Flag::Negate("no-commit"), None, PULL, env None, via None, "";
     /// Commit to this branch (created from the main branch when missing) without touching
@@ -457,12 +469,24 @@ pub fn add_arguments(mut command: clap::Command) -> clap::Command {
             Scope::Global => command = command.arg(arg),
             Scope::Commands(names) => {
                 for name in names {
-                    command = command.mut_subcommand(*name, |sub| sub.arg(arg.clone()));
+                    command = add_to(command, name.split(' '), &arg);
                 }
             }
         }
     }
     command
+}
+
+/// Adds `arg` to the subcommand at `path` (`["helpers", "untrack"]`) of `command`.
+fn add_to<'a>(
+    command: clap::Command,
+    mut path: impl Iterator<Item = &'a str>,
+    arg: &clap::Arg,
+) -> clap::Command {
+    match path.next() {
+        None => command.arg(arg.clone()),
+        Some(name) => command.mut_subcommand(name, |sub| add_to(sub, path, arg)),
+    }
 }
 
 /// An `environments:` entry as a layer: the keys of the table, plus `tokenEnv`-style keys that
@@ -541,7 +565,13 @@ mod tests {
                 .subcommand(clap::Command::new("push"))
                 .subcommand(clap::Command::new("rollback"))
                 .subcommand(clap::Command::new("status"))
-                .subcommand(clap::Command::new("log")),
+                .subcommand(clap::Command::new("log"))
+                .subcommand(
+                    clap::Command::new("helpers")
+                        .subcommand(clap::Command::new("untrack"))
+                        .subcommand(clap::Command::new("remove-permission-duplicates"))
+                        .subcommand(clap::Command::new("migrate-id-map")),
+                ),
         )
     }
 
@@ -580,6 +610,33 @@ mod tests {
                 .is_err(),
             "diff does not take --no-specs"
         );
+    }
+
+    #[test]
+    fn subcommands_of_subcommands_take_their_flags() {
+        let matches = command()
+            .try_get_matches_from([
+                "directus-sync",
+                "helpers",
+                "migrate-id-map",
+                "--lock-wait",
+                "5",
+            ])
+            .unwrap();
+        let (_, helpers) = matches.subcommand().unwrap();
+        let (_, migrate) = helpers.subcommand().unwrap();
+        let (typed, _) = Layer::from_matches(migrate).unwrap();
+        assert_eq!(typed.lock_wait, Some(5));
+        assert_eq!(
+            layers(&["directus-sync", "push", "--lock-wait", "0"])
+                .0
+                .lock_wait,
+            Some(0)
+        );
+        for readers in [&["diff"][..], &["helpers"]] {
+            let args = [&["directus-sync"][..], readers, &["--lock-wait", "5"]].concat();
+            assert!(command().try_get_matches_from(args).is_err(), "{readers:?}");
+        }
     }
 
     #[test]

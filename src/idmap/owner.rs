@@ -59,6 +59,15 @@ impl IdMapOwner {
         look(&self.lock().map)
     }
 
+    /// Looks again at the store's setup, which another writer may have changed since this run
+    /// looked ([`IdMapStore::refresh`]).
+    pub async fn refresh_store(&self, client: &Client) -> Result<(), DirectusError> {
+        let mut store = self.store();
+        store.refresh(client).await?;
+        self.lock().store = store;
+        Ok(())
+    }
+
     /// Creates the store when it is missing (pull and push; diff never writes).
     pub async fn ensure_store(&self, client: &Client) -> Result<(), DirectusError> {
         let mut store = self.store();

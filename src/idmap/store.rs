@@ -221,6 +221,17 @@ impl IdMapStore {
         items.iter().map(|item| row_of(item, &path)).collect()
     }
 
+    /// Looks again at how far our collection is set up, unless it is ready: the run that held
+    /// the instance's lock before may have created it or given it its keys since.
+    pub async fn refresh(&mut self, client: &Client) -> Result<(), DirectusError> {
+        if let IdMapStore::Collection(setup) = self
+            && *setup != Setup::Ready
+        {
+            *setup = collection_setup(client).await?;
+        }
+        Ok(())
+    }
+
     /// Makes the store ready for writes (pull and push; diff never writes): creates our
     /// collection when it is missing, or gives one of an earlier version its unique keys.
     pub async fn ensure(&mut self, client: &Client) -> Result<(), DirectusError> {

@@ -9,10 +9,12 @@ use crate::directus::{Client, DirectusError, Request};
 use reqwest::Method;
 use serde_json::Value;
 
-/// Id-map tables are instance bookkeeping, never schema to sync (pushing the extension's
-/// table to an instance without the extension fails; reference P12).
-pub fn hidden() -> [&'static str; 2] {
-    crate::idmap::IdMapStore::hidden_collections()
+/// The collections the tool keeps on an instance for itself (where SyncIds are kept, the
+/// lock) are bookkeeping, never schema to sync (pushing the extension's table to an instance
+/// without the extension fails; reference P12).
+pub fn hidden() -> [&'static str; 3] {
+    let [extension_table, store] = crate::idmap::IdMapStore::hidden_collections();
+    [extension_table, store, crate::lock::COLLECTION]
 }
 
 /// The lists of a snapshot; the other keys (`version`, `directus`, `vendor`) describe it.
