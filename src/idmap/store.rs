@@ -95,9 +95,11 @@ async fn collection_setup(client: &Client) -> Result<Setup, DirectusError> {
                     .iter()
                     .any(|f| f.get("field").and_then(Value::as_str) == Some(name))
             };
-            Ok(match has(SYNC_KEY) && has(LOCAL_KEY) {
-                true => Setup::Ready,
-                false => Setup::WithoutKeys,
+            // A collection has at least its primary key: no field, no collection.
+            Ok(match (has("id"), has(SYNC_KEY) && has(LOCAL_KEY)) {
+                (false, _) => Setup::Missing,
+                (true, true) => Setup::Ready,
+                (true, false) => Setup::WithoutKeys,
             })
         }
         // Directus answers 403 for a collection it does not know.
