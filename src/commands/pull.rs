@@ -25,8 +25,11 @@ pub struct Args {
 pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandError> {
     let destination = Destination::choose(context, args.force)?;
     let target = context.connect(args.force).await?;
-    let (snapshot, specs, instance) = read_instance(context, &target).await?;
+    let (snapshot, instance) = read_instance(context, &target).await?;
     track_new_items(context, &target, &instance).await?;
+    // Only now: tracking may have created the tool's own collections (the lock, the id-map
+    // store), which are part of the instance's API from then on.
+    let specs = read_specs(context, &target).await?;
     let dump = to_dump(context, &target, &instance, snapshot, specs).await?;
     destination.save(context, args, &target, &dump)?;
     context.finish(&target);
@@ -128,31 +131,26 @@ impl Destination {
     }
 }
 
-/// The schema, the specs and the tracked collections, read concurrently.
+/// The schema and the tracked collections, read concurrently.
 async fn read_instance(
     context: &Context,
     target: &Target,
-) -> Result<(Option<Snapshot>, Option<Specs>, Instance), CommandError> {
-    let options = &context.options;
-    let client = &target.client;
+) -> Result<(Option<Snapshot>, Instance), CommandError> {
     let snapshot = async {
-        match options.snapshot {
-            true => Snapshot::fetch(client).await.map(Some),
-            false => Ok(None),
-        }
-    };
-    let specs = async {
-        match options.specs {
-            true => Specs::fetch(client).await.map(Some),
+        match context.options.snapshot {
+            true => Snapshot::fetch(&target.client).await.map(Some),
             false => Ok(None),
         }
     };
     let collections = context.specs();
-    Ok(tokio::try_join!(
-        snapshot,
-        specs,
-        target.read(&collections)
-    )?)
+    Ok(tokio::try_join!(snapshot, target.read(&collections))?)
+}
+
+async fn read_specs(context: &Context, target: &Target) -> Result<Option<Specs>, CommandError> {
+    match context.options.specs {
+        true => Ok(Some(Specs::fetch(&target.client).await?)),
+        false => Ok(None),
+    }
 }
 
 /// Every untracked item gets its SyncId before any relation is mapped, so that relations
