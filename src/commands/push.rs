@@ -98,7 +98,7 @@ async fn write(
         tracing::warn!("the instance changed since the plan above was computed; it now is:");
         ui::print(&comparison.plan.render_text(ui::color()))?;
         check(context, args, repo, target, &comparison).await?;
-        consent_to_data_loss(context, &comparison.plan)?;
+        consent_again(context, &shown.plan, &comparison.plan)?;
     }
     let counts = comparison.plan.counts();
     converge(context, args, dump, target, comparison).await?;
@@ -122,11 +122,35 @@ fn consent_to_data_loss(context: &Context, plan: &Plan) -> Result<(), CommandErr
         }
         return Err(CommandError::user("push cancelled; nothing was changed"));
     }
-    Err(CommandError::user(format!(
+    Err(data_loss_refused(&losses))
+}
+
+/// For a plan computed again under the lock: the losses agreed to before need no new consent;
+/// any other stops the push. Never a question at a prompt while the lock is held: the run
+/// cannot renew its lock while it waits for the answer.
+fn consent_again(context: &Context, shown: &Plan, fresh: &Plan) -> Result<(), CommandError> {
+    if context.options.allow_data_loss {
+        return Ok(());
+    }
+    let agreed: Vec<String> = shown.data_loss.iter().map(|l| l.describe()).collect();
+    let new: Vec<String> = fresh
+        .data_loss
+        .iter()
+        .map(|l| l.describe())
+        .filter(|loss| !agreed.contains(loss))
+        .collect();
+    match new.is_empty() {
+        true => Ok(()),
+        false => Err(data_loss_refused(&new)),
+    }
+}
+
+fn data_loss_refused(losses: &[String]) -> CommandError {
+    CommandError::user(format!(
         "this push deletes what git cannot give back; nothing was changed:\n  {}",
         losses.join("\n  ")
     ))
-    .hint("review the lines marked '!' above, then push again with --allow-data-loss (allowDataLoss: true)"))
+    .hint("review the lines marked '!' above, then push again with --allow-data-loss (allowDataLoss: true)")
 }
 
 fn refuse_unresolved(plan: &Plan) -> Result<(), CommandError> {
