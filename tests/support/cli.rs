@@ -19,12 +19,29 @@ impl Outcome {
     #[track_caller]
     #[must_use = "check the exit code, e.g. with `.exits(N)`"]
     pub fn of(cmd: &mut assert_cmd::Command) -> Outcome {
+        let started = std::time::Instant::now();
         let output = cmd.output().expect("run directus-sync");
-        Outcome {
+        let outcome = Outcome {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        // `DS_TEST_TIMINGS=1 cargo test -- --nocapture`: a line per run, for closing notes.
+        if std::env::var_os("DS_TEST_TIMINGS").is_some() {
+            let args: Vec<String> = cmd
+                .get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            eprintln!(
+                "[timing] {}: directus-sync {}: exit {}, {:.2} s, {} requests",
+                std::thread::current().name().unwrap_or("?"),
+                args.join(" "),
+                outcome.code,
+                started.elapsed().as_secs_f64(),
+                outcome.requests()
+            );
         }
+        outcome
     }
 
     /// Asserts the exit code, showing both streams when it differs.
