@@ -98,6 +98,18 @@ impl CommandError {
         self
     }
 
+    /// Whether the instance's address looks wrong: nothing answers there, or not Directus.
+    pub fn is_about_the_url(&self) -> bool {
+        matches!(
+            self.error.downcast_ref::<DirectusError>(),
+            Some(
+                DirectusError::Unreachable { .. }
+                    | DirectusError::NotDirectus { .. }
+                    | DirectusError::InvalidUrl { .. }
+            )
+        )
+    }
+
     /// Prints the error and its hints on stderr; returns the exit code.
     pub fn report(&self) -> ExitCode {
         if self.kind != ErrorKind::BrokenPipe {

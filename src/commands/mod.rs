@@ -168,7 +168,12 @@ impl Context {
         force: bool,
         id_map: crate::idmap::IdMapMode,
     ) -> Result<Target, CommandError> {
-        let mut target = Target::connect(&self.options, force, id_map).await?;
+        let mut target = Target::connect(&self.options, force, id_map)
+            .await
+            .map_err(|error| match error.is_about_the_url() {
+                true => error.hint(format!("the URL comes from {}", self.options.url_source)),
+                false => error,
+            })?;
         self.hooks.set_client(HookClient {
             url: target.client.base_url().to_string(),
             token: target.client.bearer_token().await?,

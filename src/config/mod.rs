@@ -206,6 +206,9 @@ impl Options {
             INSTEAD_OF_URL_CREDENTIALS,
         );
         options.apply(overrides.from_command_line);
+        if options.directus_url.is_some() {
+            options.url_source = url_origin.name.clone();
+        }
         options.validate_url(url_origin)?;
         options.validate()?;
         Ok((options, warnings))

@@ -256,6 +256,9 @@ macro_rules! declare_options {
             /// Keys of the `--env` section that named a variable that is not set
             /// (`tokenEnv names PROD_TOKEN`): said when credentials are then missing.
             pub unset_variables: Vec<String>,
+            /// Where the URL in effect was set (`environments.prod.directusUrl of config file
+            /// …`), for hints about it.
+            pub url_source: String,
             $($(#[doc = $doc])* pub $field: $ty,)*
         }
 
@@ -267,6 +270,7 @@ macro_rules! declare_options {
                     environment_names: Vec::new(),
                     secret_variables: secret_variables(&serde_json::Map::new()),
                     unset_variables: Vec::new(),
+                    url_source: "--directus-url / DIRECTUS_URL".into(),
                     $($field: $default,)*
                 }
             }

@@ -43,12 +43,10 @@ impl DirectusError {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            DirectusError::InvalidUrl { .. } | DirectusError::NotDirectus { .. } => Some(
-                "check --directus-url / DIRECTUS_URL: it must be the base URL of the Directus API",
-            ),
-            DirectusError::Unreachable { .. } => {
-                Some("is Directus running, and are --directus-url / DIRECTUS_URL right?")
+            DirectusError::InvalidUrl { .. } | DirectusError::NotDirectus { .. } => {
+                Some("the URL must be the base URL of the Directus API (not of the admin app)")
             }
+            DirectusError::Unreachable { .. } => Some("is Directus running at that address?"),
             DirectusError::Unauthorized { .. } => Some(
                 "check --directus-token / DIRECTUS_TOKEN, or the email and password of an admin user",
             ),
