@@ -106,6 +106,13 @@ fn every_pull_with_changes_is_one_commit_naming_the_instance() {
         ),
         "{refused}"
     );
+    // Without a commit the folder would still be written over.
+    let refused_too = instance.run(dir, &["pull", "--no-commit"]).exits(1);
+    assert_eq!(
+        refused_too.stderr.lines().next(),
+        refused.stderr.lines().next(),
+        "{refused_too}"
+    );
     assert_eq!(
         std::fs::read_to_string(&roles).unwrap(),
         edited,
