@@ -1,5 +1,6 @@
 //! The dump in git, against real Directus instances: every pull a commit, any revision diffed
-//! or pushed, branches per environment, deployment records and the drift guard.
+//! or pushed, branches per environment (whose specs differ only where their configuration
+//! does), deployment records and the drift guard.
 
 mod support;
 
@@ -343,4 +344,105 @@ fn outside_a_repository_pull_writes_files_and_says_how_to_start_a_history() {
     );
     let stderr = instance.run(dir.path(), &["diff", "HEAD"]).exits(1).stderr;
     assert!(stderr.contains("is not in a git repository"), "{stderr}");
+}
+
+/// Every file of the dump in the tree of `revision`, with its content.
+fn dump_files_at(repo: &Path, revision: &str) -> Vec<(String, String)> {
+    git(
+        repo,
+        &[
+            "ls-tree",
+            "-r",
+            "--name-only",
+            revision,
+            "--",
+            "directus-config",
+        ],
+    )
+    .lines()
+    .map(|path| {
+        let content = git(repo, &["show", &format!("{revision}:{path}")]);
+        (path.to_string(), content)
+    })
+    .collect()
+}
+
+#[test]
+fn specs_name_no_instance_nor_id_map_and_two_pulls_of_one_instance_commit_once() {
+    // Without the extension: the tool's own sync_id_map, created by dev's first pull (after it
+    // read the specs) and by the push to prod, where the schema arrives through /schema/apply.
+    let (dev, prod) = support::start_two(
+        DirectusInstance::start_without_extension,
+        DirectusInstance::start_without_extension,
+    );
+    all_collections(&dev);
+    let repo = init_repo();
+    let dir = repo.path();
+    dev.ok(dir, &["pull"]);
+    prod.ok(dir, &["push"]);
+    for instance in [&dev, &prod] {
+        let (_, served) = instance.request("GET", "/server/specs/oas", None);
+        assert!(served.contains("/items/sync_id_map"), "Directus serves it");
+        assert!(
+            served.contains(instance.url()),
+            "and the URL it was asked at"
+        );
+    }
+
+    // Prod's one difference: a role's description.
+    let editor = role_id(&prod, "Editor");
+    prod.patch(
+        &format!("/roles/{editor}"),
+        &json!({"description": "Writes articles on prod"}),
+    );
+    // Directus lists fields in the order of the table's columns: dev's as they were added,
+    // prod's as /schema/apply created them.
+    let served =
+        |instance: &DirectusInstance| instance.request("GET", "/server/specs/graphql", None).1;
+    assert_ne!(served(&dev), served(&prod));
+
+    dev.ok(dir, &["pull"]);
+    assert_eq!(
+        commit_count(dir),
+        1,
+        "nothing changed on dev: no second commit"
+    );
+    for _ in 0..2 {
+        prod.ok(dir, &["pull", "--branch", "env/prod"]);
+    }
+    assert_eq!(
+        git(dir, &["rev-list", "--count", "main..env/prod"]).trim(),
+        "1",
+        "the second pull of prod committed nothing"
+    );
+    assert_eq!(
+        git(dir, &["diff", "--name-only", "main", "env/prod"]),
+        "directus-config/collections/roles.json\n",
+        "the environments differ by their configuration only"
+    );
+    let specs = |revision: &str| {
+        git(
+            dir,
+            &["rev-parse", &format!("{revision}:directus-config/specs")],
+        )
+    };
+    assert_eq!(specs("main"), specs("env/prod"), "byte-identical specs");
+    for revision in ["main", "env/prod"] {
+        let files = dump_files_at(dir, revision);
+        assert!(
+            files
+                .iter()
+                .any(|(path, _)| path.ends_with("specs/openapi.json"))
+        );
+        for (path, content) in &files {
+            for noise in [
+                "sync_id_map".to_string(),
+                "SyncIDMap".to_string(),
+                format!("127.0.0.1:{}", dev.port()),
+                format!("127.0.0.1:{}", prod.port()),
+            ] {
+                assert!(!content.contains(&noise), "{noise} in {revision}:{path}");
+            }
+        }
+    }
 }
