@@ -97,6 +97,52 @@ pub enum Label {
     Singleton,
 }
 
+/// An item's name as the diff shows it. Text quotes the names people typed (`"Editor"`,
+/// `fr-FR "hi"`), so that a name with spaces reads as one; JSON and sorting take the plain
+/// words, which programs compare without unquoting.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ItemLabel {
+    plain: String,
+    text: String,
+}
+
+impl ItemLabel {
+    /// From its words, each `(word, typed by people)`.
+    fn of(parts: Vec<(String, bool)>) -> ItemLabel {
+        let join = |quote: bool| {
+            parts
+                .iter()
+                .map(|(part, name)| match quote && *name {
+                    true => format!("{part:?}"),
+                    false => part.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        ItemLabel {
+            plain: join(false),
+            text: join(true),
+        }
+    }
+
+    /// The words without quotes.
+    pub fn as_str(&self) -> &str {
+        &self.plain
+    }
+}
+
+impl std::fmt::Display for ItemLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl serde::Serialize for ItemLabel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.plain)
+    }
+}
+
 /// How items are ordered in the dump file.
 #[derive(Debug, Clone, Copy)]
 pub enum SortKey {
@@ -371,7 +417,7 @@ impl CollectionSpec {
 
     /// The diff label of an item (already in dump form). `names(target, sync_id)` names the
     /// item `sync_id` of the collection `target` a relation points at (a role's name).
-    pub fn label(&self, item: &Value, names: &dyn Fn(&str, &str) -> Option<String>) -> String {
+    pub fn label(&self, item: &Value, names: &dyn Fn(&str, &str) -> Option<String>) -> ItemLabel {
         let text = |field: &str| match item.get(field) {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Null) | None => String::new(),
@@ -387,23 +433,25 @@ impl CollectionSpec {
                 .unwrap_or_else(|| id.clone()),
             _ => none.to_string(),
         };
-        match self.label {
-            Label::Field(field) => format!("{:?}", text(field)),
-            Label::Permission => {
-                let role = target("role", "public");
-                format!("{role} {}.{}", text("collection"), text("action"))
-            }
-            Label::Translation => format!("{} {:?}", text("language"), text("key")),
+        let word = |text: String| (text, false);
+        let name = |text: String| (text, true);
+        ItemLabel::of(match self.label {
+            Label::Field(field) => vec![name(text(field))],
+            Label::Permission => vec![
+                word(target("role", "public")),
+                word(format!("{}.{}", text("collection"), text("action"))),
+            ],
+            Label::Translation => vec![word(text("language")), name(text("key"))],
             Label::Preset => {
-                let name = text("bookmark");
-                let scope = target("role", "global");
-                match name.is_empty() {
-                    true => format!("{scope} {}", text("collection")),
-                    false => format!("{scope} {} {name:?}", text("collection")),
+                let bookmark = text("bookmark");
+                let mut parts = vec![word(target("role", "global")), word(text("collection"))];
+                if !bookmark.is_empty() {
+                    parts.push(name(bookmark));
                 }
+                parts
             }
-            Label::Singleton => self.name.to_string(),
-        }
+            Label::Singleton => vec![word(self.name.to_string())],
+        })
     }
 
     /// The order of items in the dump file.
@@ -510,19 +558,28 @@ mod tests {
         };
         let permission = json!({"role": "r1", "collection": "articles", "action": "read"});
         assert_eq!(
-            spec("permissions").unwrap().label(&permission, &roles),
+            spec("permissions")
+                .unwrap()
+                .label(&permission, &roles)
+                .to_string(),
             "Editor articles.read"
         );
         let public = json!({"role": null, "collection": "articles", "action": "read"});
         assert_eq!(
-            spec("permissions").unwrap().label(&public, &roles),
+            spec("permissions").unwrap().label(&public, &roles).as_str(),
             "public articles.read"
         );
+        let flow = spec("flows")
+            .unwrap()
+            .label(&json!({"name": "Old"}), &roles);
+        assert_eq!(flow.to_string(), "\"Old\"");
+        assert_eq!(flow.as_str(), "Old");
+        let translation = json!({"language": "fr-FR", "key": "a b"});
+        let translation = spec("translations").unwrap().label(&translation, &roles);
+        assert_eq!(translation.to_string(), "fr-FR \"a b\"");
         assert_eq!(
-            spec("flows")
-                .unwrap()
-                .label(&json!({"name": "Old"}), &roles),
-            "\"Old\""
+            serde_json::to_value(&translation).unwrap(),
+            json!("fr-FR a b")
         );
     }
 }

@@ -60,7 +60,7 @@ impl DataLoss {
                     false => String::new(),
                 };
                 format!(
-                    "deleting role {role} suspends {} user{}: {}{more}",
+                    "deleting role {role:?} suspends {} user{}: {}{more}",
                     users.len(),
                     if users.len() == 1 { "" } else { "s" },
                     shown.join(", ")

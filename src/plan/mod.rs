@@ -18,7 +18,7 @@ pub use build::{FieldTypes, build_collections, check_values};
 pub use loss::DataLoss;
 pub use progress::Progress;
 
-use crate::collections::CollectionSpec;
+use crate::collections::{CollectionSpec, ItemLabel};
 use crate::idmap::IdMapRow;
 use crate::snapshot::{SchemaChangeKind, SchemaDiff};
 use serde::Serialize;
@@ -54,7 +54,7 @@ pub struct CollectionChanges {
 pub struct ItemChange {
     #[serde(rename = "syncId")]
     pub sync_id: String,
-    pub label: String,
+    pub label: ItemLabel,
     /// The dump item (create, update) or the live item in dump form (delete).
     #[serde(skip)]
     pub item: Value,

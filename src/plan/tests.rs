@@ -163,7 +163,8 @@ fn creates_updates_and_deletes_are_told_apart() {
         .iter()
         .find(|c| c.sync_id == "s-viewer")
         .unwrap();
-    assert_eq!(viewer.label, "\"Viewer\"");
+    assert_eq!(viewer.label.to_string(), "\"Viewer\"");
+    assert_eq!(viewer.label.as_str(), "Viewer");
     assert_eq!(
         viewer.item,
         json!({"name": "Viewer", "description": "Reads", "_syncId": "s-viewer"})
@@ -199,7 +200,10 @@ fn collections_come_in_the_order_of_the_specs() {
         actions(&plan.collections[1]),
         [("s-old".into(), "delete", Some("l-old".into()))]
     );
-    assert_eq!(plan.collections[2].items[0].label, "fr-FR \"hi\"");
+    assert_eq!(
+        plan.collections[2].items[0].label.to_string(),
+        "fr-FR \"hi\""
+    );
 }
 
 #[test]
@@ -257,7 +261,7 @@ fn the_settings_singleton_is_adopted() {
         field_changes(change(settings, "s-settings"))[0].field,
         "project_name"
     );
-    assert_eq!(settings.items[0].label, "settings");
+    assert_eq!(settings.items[0].label.as_str(), "settings");
 }
 
 #[test]
@@ -302,7 +306,7 @@ fn a_permission_with_the_same_role_collection_and_action_is_adopted() {
             new: json!(["id"]),
         }]
     );
-    assert_eq!(permissions.items[0].label, "Editor articles.read");
+    assert_eq!(permissions.items[0].label.as_str(), "Editor articles.read");
 }
 
 #[test]
@@ -402,7 +406,7 @@ fn the_admin_role_is_the_placeholder_everywhere() {
     assert!(plan.unresolved.is_empty(), "{:?}", plan.unresolved);
     let permissions = &plan.collections[1];
     assert_eq!(actions(permissions), [("p-new".into(), "create", None)]);
-    assert_eq!(permissions.items[0].label, "admin c.create");
+    assert_eq!(permissions.items[0].label.as_str(), "admin c.create");
 }
 
 #[test]
@@ -661,7 +665,7 @@ fn json_output() {
           "changes": [
             {
               "syncId": "s-editor",
-              "label": "\"Editor\"",
+              "label": "Editor",
               "action": "update",
               "localId": "l-editor",
               "changes": [
@@ -674,12 +678,12 @@ fn json_output() {
             },
             {
               "syncId": "s-reviewer",
-              "label": "\"Reviewer\"",
+              "label": "Reviewer",
               "action": "create"
             },
             {
               "syncId": "untracked",
-              "label": "\"Admin2\"",
+              "label": "Admin2",
               "action": "update",
               "localId": "untracked",
               "changes": [],
@@ -687,7 +691,7 @@ fn json_output() {
             },
             {
               "syncId": "s-viewer",
-              "label": "\"Viewer\"",
+              "label": "Viewer",
               "action": "delete",
               "localId": "l-viewer"
             }
@@ -1041,7 +1045,7 @@ fn a_permission_is_the_same_by_role_collection_and_action() {
         field_changes(change(permissions, "p-read-2"))[0].field,
         "fields"
     );
-    assert_eq!(permissions.items[0].label, "Editor articles.read");
+    assert_eq!(permissions.items[0].label.as_str(), "Editor articles.read");
 }
 
 #[test]
@@ -1062,7 +1066,7 @@ fn a_permission_of_a_moved_role_moves_too() {
         [("p2".into(), "move", Some("7".into()))]
     );
     assert!(field_changes(change(permissions, "p2")).is_empty());
-    assert_eq!(permissions.items[0].label, "Editor articles.read");
+    assert_eq!(permissions.items[0].label.as_str(), "Editor articles.read");
     assert!(plan.collections[2].items.is_empty());
 }
 
@@ -1226,11 +1230,11 @@ fn labels_name_referenced_items_through_the_spec() {
         ),
     ]);
     let plan = plan(&["roles", "permissions", "presets"], &dump, &instance);
-    let labels = |index: usize| -> Vec<&str> {
+    let labels = |index: usize| -> Vec<String> {
         plan.collections[index]
             .items
             .iter()
-            .map(|c| c.label.as_str())
+            .map(|c| c.label.to_string())
             .collect()
     };
     // From the dump (a role being created), the placeholder, and the instance (a deleted
@@ -1248,7 +1252,10 @@ fn labels_name_referenced_items_through_the_spec() {
         None
     };
     let preset = json!({"role": "r", "collection": "c", "bookmark": null});
-    assert_eq!(spec("presets").unwrap().label(&preset, &names), "r c");
+    assert_eq!(
+        spec("presets").unwrap().label(&preset, &names).as_str(),
+        "r c"
+    );
     assert_eq!(asked.borrow().as_slice(), ["roles/r"]);
 }
 
