@@ -222,7 +222,7 @@ fn edits_in_the_dump_apply_exactly_and_a_second_push_writes_nothing(
     let json_plan: Value = serde_json::from_str(&json_plan).expect("diff --format json is JSON");
     assert_eq!(
         json_plan["summary"],
-        json!({"create": 4, "update": 6, "delete": 7})
+        json!({"schema": 0, "create": 4, "update": 6, "delete": 7})
     );
 
     instance.ok(dir, &["push"]);

@@ -146,7 +146,7 @@ fn round_trip(extra: &[&str], snapshot_files: &[&str]) {
     assert!(diff.contains("+ collection articles"), "{diff}");
     assert!(diff.contains("+ relation articles.author"), "{diff}");
     assert!(
-        diff.ends_with("13 to create, 0 to update, 0 to delete\n"),
+        diff.ends_with("13 schema changes; 0 to create, 0 to update, 0 to delete\n"),
         "{diff}"
     );
 

@@ -88,7 +88,7 @@ fn sqlite_dump_pushed_to(start_vendor: fn() -> DirectusInstance) {
     assert!(
         forced
             .stdout
-            .ends_with("42 to create, 0 to update, 0 to delete\n"),
+            .ends_with("13 schema changes; 29 to create, 0 to update, 0 to delete\n"),
         "{forced}"
     );
     assert!(

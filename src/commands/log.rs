@@ -42,10 +42,11 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
                     RecordKind::Push => "push",
                 };
                 let what = match (&record.counts, &record.summary) {
-                    (Some(c), _) => format!(
-                        "{} to create, {} to update, {} to delete",
-                        c.create, c.update, c.delete
-                    ),
+                    (Some(counts), _) => crate::plan::Totals {
+                        schema: record.schema_changes,
+                        items: *counts,
+                    }
+                    .to_string(),
                     (None, Some(summary)) => summary.clone(),
                     (None, None) => String::new(),
                 };

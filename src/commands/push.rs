@@ -3,9 +3,9 @@
 //! writes happen under the instance's lock, taken only when there is something to write.
 
 use super::{CommandError, Comparison, Context, ErrorKind, ExitCode, Target};
-use crate::dump::{Counts, Dump, DumpSource};
+use crate::dump::{Dump, DumpSource};
 use crate::git::{DeploymentRecord, DumpRepo, RecordKind};
-use crate::plan::{Action, Applied, Plan};
+use crate::plan::{Action, Applied, Plan, Totals};
 use crate::ui;
 
 #[derive(Debug, clap::Args)]
@@ -37,7 +37,7 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
     }
     consent_to_data_loss(context, &comparison.plan)?;
     let wrote = comparison.plan.has_writes();
-    let counts = match wrote {
+    let totals = match wrote {
         true => {
             let write = write(context, args, repo.as_ref(), &dump, &target, comparison);
             target
@@ -46,11 +46,11 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
         }
         false => {
             tracing::info!("the instance already matches the dump");
-            comparison.plan.counts()
+            comparison.plan.totals()
         }
     };
     if let Some(repo) = &repo {
-        record(context, repo, args, &dump, (counts, wrote), &target).await?;
+        record(context, repo, args, &dump, (totals, wrote), &target).await?;
     }
     context.finish(&target);
     Ok(ExitCode::Success)
@@ -85,7 +85,7 @@ async fn write(
     dump: &Dump,
     target: &Target,
     shown: Comparison,
-) -> Result<Counts, CommandError> {
+) -> Result<Totals, CommandError> {
     target.clear_cache().await?;
     let comparison = target.compare(dump, args.force).await?;
     if comparison.plan.render_text(false) != shown.plan.render_text(false) {
@@ -93,16 +93,16 @@ async fn write(
             tracing::info!(
                 "another run made these changes meanwhile: the instance already matches the dump"
             );
-            return Ok(comparison.plan.counts());
+            return Ok(comparison.plan.totals());
         }
         tracing::warn!("the instance changed since the plan above was computed; it now is:");
         ui::print(&comparison.plan.render_text(ui::color()))?;
         check(context, args, repo, target, &comparison).await?;
         consent_again(context, &shown.plan, &comparison.plan)?;
     }
-    let counts = comparison.plan.counts();
+    let totals = comparison.plan.totals();
     converge(context, args, dump, target, comparison).await?;
-    Ok(counts)
+    Ok(totals)
 }
 
 /// Deleting what git cannot give back needs `--allow-data-loss`, or a yes at a prompt when
@@ -236,7 +236,7 @@ async fn converge(
         }
         tracing::info!(
             "round {round} left {} changes; applying them",
-            after.plan.counts().total()
+            after.plan.totals().total()
         );
         (comparison, round) = (after, round + 1);
     }
@@ -248,7 +248,7 @@ async fn record(
     repo: &DumpRepo,
     args: &Args,
     dump: &Dump,
-    (counts, wrote): (Counts, bool),
+    (totals, wrote): (Totals, bool),
     target: &Target,
 ) -> Result<(), CommandError> {
     let revision = args.revision.as_deref().unwrap_or("HEAD");
@@ -272,7 +272,8 @@ async fn record(
         at: chrono::Utc::now(),
         user: target.me.email.clone(),
         directus_version: Some(target.server.version.clone()),
-        counts: Some(counts),
+        counts: Some(totals.items),
+        schema_changes: totals.schema,
         summary: None,
         uncommitted,
     };

@@ -93,13 +93,9 @@ async fn check(repo: &DumpRepo, name: String, environment: &Context) -> Line {
         let dump = environment.load_dump(&source).await?;
         let target = environment.connect(false).await?;
         let plan = target.compare(&dump, false).await?.plan;
-        let counts = plan.counts();
-        Ok::<_, CommandError>((!plan.is_empty()).then(|| {
-            format!(
-                "differs: {} to create, {} to update, {} to delete on push",
-                counts.create, counts.update, counts.delete
-            )
-        }))
+        Ok::<_, CommandError>(
+            (!plan.is_empty()).then(|| format!("differs: {} on push", plan.totals())),
+        )
     }
     .await
     .map_err(|error| error.message());

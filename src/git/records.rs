@@ -26,8 +26,13 @@ pub struct DeploymentRecord {
     pub user: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub directus_version: Option<String>,
+    /// The items a push created, updated and deleted (records written before schema changes
+    /// were counted apart count those among them).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub counts: Option<crate::dump::Counts>,
+    /// The schema changes a push applied.
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub schema_changes: usize,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub summary: Option<String>,
     /// Pushed from uncommitted files: the commit does not hold exactly what was deployed.
@@ -107,6 +112,10 @@ impl DumpRepo {
     }
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// The record a pull commit carries in its trailers.
 fn pull_record(commit: &git2::Commit) -> Option<DeploymentRecord> {
     let message = commit.message().ok()?.to_string();
@@ -129,6 +138,7 @@ fn pull_record(commit: &git2::Commit) -> Option<DeploymentRecord> {
         user: trailer("Directus-User").unwrap_or_default(),
         directus_version: trailer("Directus-Version"),
         counts: None,
+        schema_changes: 0,
         summary: commit.summary().ok().flatten().map(|s| s.to_string()),
         uncommitted: false,
     })
@@ -224,6 +234,7 @@ mod tests {
                         user: "t@example.com".into(),
                         directus_version: None,
                         counts: None,
+                        schema_changes: 0,
                         summary: None,
                         uncommitted: false,
                     };

@@ -20,7 +20,7 @@ pub use progress::Progress;
 
 use crate::collections::{CollectionSpec, ItemLabel};
 use crate::idmap::IdMapRow;
-use crate::snapshot::{SchemaChangeKind, SchemaDiff};
+use crate::snapshot::SchemaDiff;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -95,6 +95,42 @@ pub struct FieldChange {
 
 pub use crate::dump::Counts;
 
+/// What a plan changes: schema changes (collections, fields, relations, as Directus' diff
+/// lists them) apart from items, because push reports them apart (`Applied`) and a field
+/// is no item to create.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub schema: usize,
+    pub items: Counts,
+}
+
+impl Totals {
+    pub fn total(&self) -> usize {
+        self.schema + self.items.total()
+    }
+}
+
+impl std::fmt::Display for Totals {
+    /// `2 schema changes; 1 to create, 0 to update, 0 to delete`. The items' part is always
+    /// there and always last: scripts look for the line ending `… to delete`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.schema {
+            0 => {}
+            1 => f.write_str("1 schema change; ")?,
+            n => write!(f, "{n} schema changes; ")?,
+        }
+        let Counts {
+            create,
+            update,
+            delete,
+        } = self.items;
+        write!(
+            f,
+            "{create} to create, {update} to update, {delete} to delete"
+        )
+    }
+}
+
 impl Action {
     /// Adds this action to the summary line's counts (taking over an item is no update; a
     /// new SyncId is).
@@ -123,27 +159,29 @@ impl CollectionChanges {
 }
 
 impl Plan {
+    /// The items to create, update and delete, in every collection; schema changes are
+    /// counted apart ([`Plan::totals`]).
     pub fn counts(&self) -> Counts {
         let mut counts = Counts::default();
-        if let Some(schema) = &self.schema {
-            let changes = schema.changes();
-            counts.create += changes.count(SchemaChangeKind::Create);
-            counts.update += changes.count(SchemaChangeKind::Update);
-            counts.delete += changes.count(SchemaChangeKind::Delete);
-        }
         for collection in &self.collections {
-            let c = collection.counts();
-            counts.create += c.create;
-            counts.update += c.update;
-            counts.delete += c.delete;
+            counts += collection.counts();
         }
         counts
+    }
+
+    /// Schema changes and item counts, as the plan's last line and the push's `applied:`
+    /// line both count them.
+    pub fn totals(&self) -> Totals {
+        Totals {
+            schema: self.schema.as_ref().map_or(0, |s| s.changes().len()),
+            items: self.counts(),
+        }
     }
 
     /// No configuration change (taking over untracked items or clearing dangling id-map rows
     /// is bookkeeping, not a change of the instance's configuration).
     pub fn is_empty(&self) -> bool {
-        self.counts().total() == 0
+        self.totals().total() == 0
     }
 
     /// Anything at all for push to write, bookkeeping included.

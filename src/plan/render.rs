@@ -134,12 +134,7 @@ impl Plan {
             let line = format!("! data loss: {}", loss.describe());
             let _ = writeln!(out, "{}", style.paint('-', &line));
         }
-        let counts = self.counts();
-        let _ = writeln!(
-            out,
-            "{} to create, {} to update, {} to delete",
-            counts.create, counts.update, counts.delete
-        );
+        let _ = writeln!(out, "{}", self.totals());
         out
     }
 
@@ -157,6 +152,13 @@ impl Plan {
                 })
             })
             .collect();
+        let totals = self.totals();
+        let summary = json!({
+            "schema": totals.schema,
+            "create": totals.items.create,
+            "update": totals.items.update,
+            "delete": totals.items.delete,
+        });
         json!({
             "schema": self.schema.as_ref().map(|s| s.changes()),
             "collections": collections,
@@ -164,7 +166,7 @@ impl Plan {
             "invalid": self.invalid,
             "dataLoss": self.data_loss,
             "leftOut": self.left_out,
-            "summary": self.counts(),
+            "summary": summary,
         })
     }
 

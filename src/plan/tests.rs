@@ -752,6 +752,7 @@ fn json_output() {
       "dataLoss": [],
       "leftOut": [],
       "summary": {
+        "schema": 0,
         "create": 2,
         "update": 1,
         "delete": 1
