@@ -20,6 +20,19 @@ pub struct SchemaChange {
     /// For updates: the changed paths, e.g. `meta.note`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub paths: Vec<String>,
+    /// For updates: each change with its values, in Directus' order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<SchemaEdit>,
+}
+
+/// One deep-diff record of an update: `old` is `None` where the path was unset (a new key),
+/// `new` is `None` where it goes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SchemaEdit {
+    /// `meta.note`; an element of a list as `meta.options.choices[2]`.
+    pub path: String,
+    pub old: Option<Value>,
+    pub new: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -101,6 +114,7 @@ fn change_of(entry: &Value) -> SchemaChange {
         SchemaChangeKind::Update
     };
     let mut paths: Vec<String> = Vec::new();
+    let mut edits = Vec::new();
     if kind == SchemaChangeKind::Update {
         for record in records {
             let path = record
@@ -116,12 +130,40 @@ fn change_of(entry: &Value) -> SchemaChange {
                         .join(".")
                 })
                 .unwrap_or_default();
+            edits.push(edit_of(record, &path));
             if !paths.contains(&path) {
                 paths.push(path);
             }
         }
     }
-    SchemaChange { kind, name, paths }
+    SchemaChange {
+        kind,
+        name,
+        paths,
+        edits,
+    }
+}
+
+/// The values of one deep-diff record: `E` edits, `N` adds, `D` removes, `A` changes the
+/// element `index` of a list, described by its own record under `item`.
+fn edit_of(record: &Value, path: &str) -> SchemaEdit {
+    match (
+        record.get("kind").and_then(Value::as_str),
+        record.get("item"),
+    ) {
+        (Some("A"), Some(item)) => {
+            let index = record
+                .get("index")
+                .map(Value::to_string)
+                .unwrap_or_default();
+            edit_of(item, &format!("{path}[{index}]"))
+        }
+        _ => SchemaEdit {
+            path: path.to_string(),
+            old: record.get("lhs").cloned(),
+            new: record.get("rhs").cloned(),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +189,49 @@ mod tests {
         assert_eq!(changes.collections[0].kind, SchemaChangeKind::Create);
         assert_eq!(changes.fields[1].kind, SchemaChangeKind::Delete);
         assert_eq!(changes.fields[2].paths, ["meta.note", "schema.max_length"]);
+        assert_eq!(
+            changes.fields[2].edits,
+            [
+                SchemaEdit {
+                    path: "meta.note".into(),
+                    old: Some(Value::Null),
+                    new: Some(json!("n")),
+                },
+                SchemaEdit {
+                    path: "schema.max_length".into(),
+                    old: Some(json!(1)),
+                    new: Some(json!(2)),
+                },
+            ]
+        );
         assert_eq!(changes.count(SchemaChangeKind::Create), 2);
+    }
+
+    #[test]
+    fn list_elements_and_new_keys_keep_their_values() {
+        let diff = json!({"fields": [{"collection": "a", "field": "b", "diff": [
+            {"kind": "A", "path": ["meta", "options", "choices"], "index": 2,
+             "item": {"kind": "N", "rhs": {"text": "Draft"}}},
+            {"kind": "N", "path": ["meta", "note"], "rhs": "new"},
+            {"kind": "D", "path": ["meta", "translations"], "lhs": []}]}]});
+        let change = &SchemaChanges::from_diff(&diff).fields[0];
+        assert_eq!(change.kind, SchemaChangeKind::Update);
+        let edits: Vec<(&str, Option<&Value>, Option<&Value>)> = change
+            .edits
+            .iter()
+            .map(|e| (e.path.as_str(), e.old.as_ref(), e.new.as_ref()))
+            .collect();
+        assert_eq!(
+            edits,
+            [
+                (
+                    "meta.options.choices[2]",
+                    None,
+                    Some(&json!({"text": "Draft"}))
+                ),
+                ("meta.note", None, Some(&json!("new"))),
+                ("meta.translations", Some(&json!([])), None),
+            ]
+        );
     }
 }

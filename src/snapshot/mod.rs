@@ -3,7 +3,7 @@
 
 mod changes;
 
-pub use changes::{SchemaChange, SchemaChangeKind, SchemaChanges};
+pub use changes::{SchemaChange, SchemaChangeKind, SchemaChanges, SchemaEdit};
 
 use crate::directus::{Client, DirectusError, Request};
 use reqwest::Method;
