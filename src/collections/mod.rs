@@ -4,7 +4,7 @@
 mod collation;
 mod transform;
 
-pub use collation::collate;
+pub use collation::{collate, natural};
 pub use transform::Unresolved;
 
 use serde_json::Value;
@@ -208,6 +208,9 @@ pub struct CollectionSpec {
     /// item whose SyncId changed: it is updated in place, never deleted and created again
     /// (deleting a role suspends its users). Empty: SyncIds alone say which item is which.
     pub identity: &'static [&'static str],
+    /// Fields a diff shows under an item it would create, to tell what the item does (a
+    /// permission's filter, a flow's trigger); the label alone names it.
+    pub shown_on_create: &'static [&'static str],
 }
 
 const AUDIT: [&str; 2] = ["date_created", "user_created"];
@@ -247,6 +250,7 @@ const BASE: CollectionSpec = CollectionSpec {
     runner_placeholder: None,
     members: None,
     identity: &[],
+    shown_on_create: &[],
 };
 
 /// In push order: every collection comes after the collections its relations point to
@@ -261,6 +265,7 @@ pub static COLLECTIONS: [CollectionSpec; 10] = [
         runner_placeholder: Some(ADMIN_ROLE_SYNC_ID),
         members: Some(("/users", "role")),
         identity: &["name"],
+        shown_on_create: &["admin_access", "app_access"],
         ..BASE
     },
     CollectionSpec {
@@ -270,6 +275,7 @@ pub static COLLECTIONS: [CollectionSpec; 10] = [
         ignored_fields: &[],
         relations: &[deferrable(&["parent"], "folders")],
         id_policy: IdPolicy::AlwaysPreserved,
+        shown_on_create: &["parent"],
         ..BASE
     },
     CollectionSpec {
@@ -280,6 +286,7 @@ pub static COLLECTIONS: [CollectionSpec; 10] = [
         label: Label::Translation,
         update_first: &["key"],
         identity: &["language", "key"],
+        shown_on_create: &["value"],
         ..BASE
     },
     CollectionSpec {
@@ -289,6 +296,7 @@ pub static COLLECTIONS: [CollectionSpec; 10] = [
         ignored_fields: &["date_created", "user_created", "operations"],
         relations: &[deferrable(&["operation"], "operations")],
         id_policy: IdPolicy::AlwaysPreserved,
+        shown_on_create: &["trigger", "status"],
         ..BASE
     },
     CollectionSpec {
@@ -304,6 +312,7 @@ pub static COLLECTIONS: [CollectionSpec; 10] = [
         sort: SortKey::OperationKey,
         unique_links: &["resolve", "reject"],
         identity: &["flow", "key"],
+        shown_on_create: &["type", "resolve", "reject"],
         ..BASE
     },
     CollectionSpec {
@@ -319,6 +328,7 @@ pub static COLLECTIONS: [CollectionSpec; 10] = [
         id_fields: "id,role,collection,action",
         merged_duplicates: true,
         identity: &["role", "collection", "action"],
+        shown_on_create: &["fields", "permissions", "validation", "presets"],
         ..BASE
     },
     CollectionSpec {
@@ -347,6 +357,7 @@ pub static COLLECTIONS: [CollectionSpec; 10] = [
             "icon",
             "color",
         ],
+        shown_on_create: &["collection", "layout", "bookmark"],
         ..BASE
     },
     CollectionSpec {
@@ -361,6 +372,7 @@ pub static COLLECTIONS: [CollectionSpec; 10] = [
         table: "directus_panels",
         endpoint: "/panels",
         relations: &[relation(&["dashboard"], "dashboards")],
+        shown_on_create: &["type", "dashboard"],
         ..BASE
     },
     CollectionSpec {
@@ -452,6 +464,29 @@ impl CollectionSpec {
             }
             Label::Singleton => vec![word(self.name.to_string())],
         })
+    }
+
+    /// The [`CollectionSpec::shown_on_create`] fields an item has (null ones say nothing), as
+    /// text: a relation by the name of the item it points at when `names` knows it (quoted,
+    /// like labels), else by SyncId.
+    pub fn create_details(
+        &self,
+        item: &Value,
+        names: &dyn Fn(&str, &str) -> Option<String>,
+    ) -> Vec<(&'static str, String)> {
+        self.shown_on_create
+            .iter()
+            .filter_map(|field| {
+                let value = item.get(*field).filter(|value| !value.is_null())?;
+                let relation = self.relations.iter().find(|r| r.path == [*field]);
+                let text = match (value, relation) {
+                    (Value::String(id), Some(relation)) => names(relation.target, id)
+                        .map_or_else(|| id.clone(), |name| format!("{name:?}")),
+                    (value, _) => value.to_string(),
+                };
+                Some((*field, text))
+            })
+            .collect()
     }
 
     /// The order of items in the dump file.
@@ -549,6 +584,32 @@ mod tests {
             .map(|i| i["_syncId"].as_str().unwrap())
             .collect();
         assert_eq!(ids, ["3", "2", "1"]);
+    }
+
+    #[test]
+    fn creates_show_their_fields_and_name_their_links() {
+        let names = |target: &str, id: &str| {
+            (target == "operations" && id == "o-mail").then(|| "Send mail".to_string())
+        };
+        let operation = json!({"key": "log", "type": "log", "resolve": "o-mail",
+                               "reject": "o-unknown", "options": {}, "flow": "f"});
+        assert_eq!(
+            spec("operations")
+                .unwrap()
+                .create_details(&operation, &names),
+            [
+                ("type", "\"log\"".to_string()),
+                ("resolve", "\"Send mail\"".to_string()),
+                ("reject", "o-unknown".to_string()),
+            ]
+        );
+        let permission = json!({"role": "r", "fields": ["*"], "permissions": null});
+        assert_eq!(
+            spec("permissions")
+                .unwrap()
+                .create_details(&permission, &names),
+            [("fields", "[\"*\"]".to_string())]
+        );
     }
 
     #[test]

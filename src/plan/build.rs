@@ -285,9 +285,14 @@ fn compare_collection(
             }
             None => Action::Create,
         };
+        let details = match action {
+            Action::Create => spec.create_details(item, names),
+            _ => Vec::new(),
+        };
         items.push(ItemChange {
             sync_id,
             label,
+            details,
             item: item.clone(),
             action,
         });
@@ -298,6 +303,7 @@ fn compare_collection(
         let item = spec.to_dump(&live.raw, &sync_id, id_map);
         items.push(ItemChange {
             label: spec.label(&item, names),
+            details: Vec::new(),
             sync_id,
             item,
             action: Action::Delete {

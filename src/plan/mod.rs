@@ -55,6 +55,10 @@ pub struct ItemChange {
     #[serde(rename = "syncId")]
     pub sync_id: String,
     pub label: ItemLabel,
+    /// For creates: the fields that tell what the item does, as text (see
+    /// [`CollectionSpec::create_details`]).
+    #[serde(skip)]
+    pub details: Vec<(&'static str, String)>,
     /// The dump item (create, update) or the live item in dump form (delete).
     #[serde(skip)]
     pub item: Value,
