@@ -15,6 +15,7 @@ in_both_id_map_stores!(
 use directus_sync::collections::names as tracked_collections;
 use serde_json::{Value, json};
 use support::DirectusInstance;
+use support::cli::plan_has;
 use support::dump::{collection_file, seeded_and_pulled, write_collection};
 use support::seed::{activity_count, activity_count_where, all_collections};
 
@@ -108,9 +109,9 @@ fn pull_push_pull_between_instances_is_identical_and_idempotent(start: fn() -> D
         .run(from_a.path(), &["diff", "--exit-code"])
         .exits(2)
         .stdout;
-    assert!(plan.contains("+ roles \"Editor\""), "{plan}");
+    assert!(plan_has(&plan, "roles", "+ \"Editor\""), "{plan}");
     assert!(
-        plan.contains("+ permissions public articles.read"),
+        plan_has(&plan, "permissions", "+ public articles.read"),
         "{plan}"
     );
     b.ok(from_a.path(), &["push"]);
@@ -204,15 +205,20 @@ fn edits_in_the_dump_apply_exactly_and_a_second_push_writes_nothing(
 
     let plan = instance.run(dir, &["diff", "--exit-code"]).exits(2).stdout;
     assert!(
-        plan.contains(
-            "~ roles \"Editor\": description \"Writes articles\" → \"Writes and edits articles\""
+        plan_has(
+            &plan,
+            "roles",
+            "~ \"Editor\": description \"Writes articles\" → \"Writes and edits articles\""
         ),
         "{plan}"
     );
-    assert!(plan.contains("- roles \"Viewer\""), "{plan}");
-    assert!(plan.contains("+ roles \"Reviewer\""), "{plan}");
-    assert!(plan.contains("- permissions Viewer authors.read"), "{plan}");
-    assert!(plan.contains("- panels \"Articles\""), "{plan}");
+    assert!(plan_has(&plan, "roles", "- \"Viewer\""), "{plan}");
+    assert!(plan_has(&plan, "roles", "+ \"Reviewer\""), "{plan}");
+    assert!(
+        plan_has(&plan, "permissions", "- Viewer authors.read"),
+        "{plan}"
+    );
+    assert!(plan_has(&plan, "panels", "- \"Articles\""), "{plan}");
     assert!(
         plan.ends_with("4 to create, 6 to update, 7 to delete\n"),
         "{plan}"

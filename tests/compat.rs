@@ -6,6 +6,7 @@ mod support;
 use serde_json::Value;
 use std::path::Path;
 use support::DirectusInstance;
+use support::cli::plan_has;
 use support::dump::collection_file;
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -35,7 +36,7 @@ fn a_dump_of_the_original_tool_is_pushed_unchanged() {
 
     let plan = instance.ok(work.path(), &["push"]);
     assert!(
-        plan.stdout.contains("+ permissions admin authors.read"),
+        plan_has(&plan.stdout, "permissions", "+ admin authors.read"),
         "{plan}"
     );
     let diff = instance.run(work.path(), &["diff", "--exit-code"]).exits(0);

@@ -8,6 +8,7 @@ mod support;
 use std::path::Path;
 use std::time::Instant;
 use support::DirectusInstance;
+use support::cli::plan_has;
 use support::seed::{roles_with_permissions, uuid_collections};
 
 fn item_count(instance: &DirectusInstance, endpoint: &str) -> usize {
@@ -30,7 +31,7 @@ fn pushed_into_an_empty_instance(start: fn() -> DirectusInstance) {
     assert_eq!(push.code, 0, "{push}");
     assert!(!push.stderr.contains("still differs"), "{push}");
     assert!(
-        push.stdout.contains("+ field catalog_09.reference"),
+        plan_has(&push.stdout, "schema fields", "+ catalog_09.reference"),
         "the whole schema is created: {push}"
     );
     let diff = b.run(dir, &["diff", "--exit-code"]).exits(0);

@@ -11,6 +11,7 @@ in_both_id_map_stores!(
 
 use serde_json::{Value, json};
 use support::DirectusInstance;
+use support::cli::plan_has;
 use support::dump::{collection_file, seeded_and_pulled, write_collection};
 use support::seed::{activity_count, all_collections};
 
@@ -29,7 +30,8 @@ fn dry_run_and_unresolvable_references_change_nothing(start: fn() -> DirectusIns
     write_collection(dir, "roles", &roles);
     let stdout = instance.ok(dir, &["push", "--dry-run"]).stdout;
     assert!(
-        stdout.contains("~ roles") && stdout.ends_with("0 to create, 1 to update, 0 to delete\n"),
+        plan_has(&stdout, "roles", "~ ")
+            && stdout.ends_with("0 to create, 1 to update, 0 to delete\n"),
         "{stdout}"
     );
     assert_eq!(activity_count(&instance), before, "dry run writes nothing");
@@ -84,7 +86,7 @@ fn a_push_that_fails_midway_reports_progress_and_the_next_push_converges(
     write_collection(dir, "translations", &good);
     let stdout = target.ok(dir, &["push"]).stdout;
     assert!(
-        !stdout.contains("+ roles"),
+        !plan_has(&stdout, "roles", "+ "),
         "roles are not created twice:\n{stdout}"
     );
     let diff = target.run(dir, &["diff", "--exit-code"]);
@@ -115,7 +117,11 @@ fn untracked_items_with_the_same_identity_are_taken_over_not_duplicated(
     );
     let stdout = instance.ok(dir, &["push"]).stdout;
     assert!(
-        stdout.contains("= flows \"Callee\": already there, will be tracked"),
+        plan_has(
+            &stdout,
+            "flows",
+            "= \"Callee\": already there, will be tracked"
+        ),
         "{stdout}"
     );
     let diff = instance.run(dir, &["diff", "--exit-code"]);

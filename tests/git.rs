@@ -237,10 +237,14 @@ fn any_revision_can_be_diffed_and_pushed_back() {
     let diff = instance.ok(dir, &["diff", "HEAD~1"]).stdout;
     assert_eq!(
         diff,
-        "~ roles \"Editor\": description \"v2\" → \"Writes articles\"\n\
-         + translations en-US \"farewell\"\n  \
-         translations: 1 id-map row points at deleted items (removed on push)\n\
-         - flows \"Added in v2\"\n\
+        "roles (1 to update)\n  \
+         ~ \"Editor\": description \"v2\" → \"Writes articles\"\n\
+         translations (1 to create)\n  \
+         + en-US \"farewell\"\n      \
+         value: \"Goodbye\"\n  \
+         1 id-map row points at deleted item (removed on push)\n\
+         flows (1 to delete)\n  \
+         - \"Added in v2\"\n\
          1 to create, 1 to update, 1 to delete\n"
     );
     let stderr = instance.run(dir, &["diff", "no-such-ref"]).exits(1).stderr;

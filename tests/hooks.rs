@@ -6,7 +6,7 @@ mod support;
 use serde_json::json;
 use std::path::Path;
 use support::DirectusInstance;
-use support::cli::Outcome;
+use support::cli::{Outcome, plan_has};
 use support::dump::collection_file;
 use support::seed::all_collections;
 
@@ -69,8 +69,10 @@ fn assert_readme_effects(instance: &DirectusInstance, dir: &Path) {
     // onLoad strips the 🔥 again: the instance lacks only the 🧊.
     let diff = instance.ok(dir, &["diff", "-o", "flows"]).stdout;
     assert!(
-        diff.contains(
-            "~ flows \"🧊 Notify editors\": name \"Notify editors\" → \"🧊 Notify editors\""
+        plan_has(
+            &diff,
+            "flows",
+            "~ \"🧊 Notify editors\": name \"Notify editors\" → \"🧊 Notify editors\""
         ),
         "{diff}"
     );

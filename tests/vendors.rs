@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use directus_sync::collections::names as tracked_collections;
 use support::DirectusInstance;
+use support::cli::plan_has;
 use support::seed::{activity_count, all_collections};
 
 #[test]
@@ -162,7 +163,7 @@ fn uuid_schema_pushed(from: fn() -> DirectusInstance, to: fn() -> DirectusInstan
     let push = b.run(work.path(), &["push", "--force"]);
     assert_eq!(push.code, 0, "{push}");
     assert!(
-        push.stdout.contains("+ field catalog_05.parent"),
+        plan_has(&push.stdout, "schema fields", "+ catalog_05.parent"),
         "the whole schema is created: {push}"
     );
     let diff = b

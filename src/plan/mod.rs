@@ -11,6 +11,8 @@ mod render;
 #[cfg(test)]
 mod link_tests;
 #[cfg(test)]
+mod render_tests;
+#[cfg(test)]
 mod tests;
 
 pub use apply::{Applied, ApplyError, SCHEMA_STEP};

@@ -1,6 +1,7 @@
 //! The plan as text for people and as JSON for programs.
 
-use super::{Action, FieldChange, Plan};
+use super::{Action, ItemChange, Plan};
+use crate::collections::natural;
 use crate::snapshot::SchemaChangeKind;
 use serde_json::{Value, json};
 use std::fmt::Write;
@@ -8,19 +9,27 @@ use std::fmt::Write;
 /// Longest value shown inline in text output.
 const VALUE_WIDTH: usize = 60;
 
+/// How far item lines are indented under their group's header, and their details under them.
+const ITEM: &str = "  ";
+const DETAIL: &str = "      ";
+
 struct Style {
     color: bool,
 }
 
 impl Style {
+    /// `+` green, `~` yellow, `-` red, `#` (headers) bold, `=` and ` ` (bookkeeping) dim,
+    /// anything else (`!` problems, the summary) as it is.
     fn paint(&self, sign: char, text: &str) -> String {
         let code = match sign {
             '+' => "32",
             '~' => "33",
             '-' => "31",
-            _ => "2",
+            '#' => "1",
+            '=' | ' ' => "2",
+            _ => "",
         };
-        if self.color {
+        if self.color && !code.is_empty() {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
             text.to_string()
@@ -36,105 +45,181 @@ fn schema_sign(kind: SchemaChangeKind) -> char {
     }
 }
 
-fn short(value: Option<&Value>) -> String {
-    let text = match value {
-        None => "(unset)".to_string(),
-        Some(value) => value.to_string(),
-    };
+/// A value cut to [`VALUE_WIDTH`] characters.
+fn short_text(text: String) -> String {
     match text.char_indices().nth(VALUE_WIDTH) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text,
     }
 }
 
-fn describe_changes(changes: &[FieldChange]) -> String {
-    changes
+fn short(value: Option<&Value>) -> String {
+    short_text(match value {
+        None => "(unset)".to_string(),
+        Some(value) => value.to_string(),
+    })
+}
+
+/// `what old → new`.
+fn change_text(what: &str, old: Option<&Value>, new: Option<&Value>) -> String {
+    format!("{what} {} → {}", short(old), short(new))
+}
+
+/// ` (1 to create, 2 to update)`: what a group's lines add up to, zeros left out.
+fn group_counts(parts: &[(usize, &str)]) -> String {
+    let parts: Vec<String> = parts
         .iter()
-        .map(|c| {
-            format!(
-                "{} {} → {}",
-                c.field,
-                short(c.old.as_ref()),
-                short(Some(&c.new))
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+    match parts.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", parts.join(", ")),
+    }
+}
+
+/// The lines of one change: `sign head`, with one change on the same line (`head: change`)
+/// and several on lines of their own below it.
+fn change_lines(sign: char, head: &str, suffix: &str, changes: &[String]) -> Vec<String> {
+    match changes {
+        [] => vec![format!("{ITEM}{sign} {head}{suffix}")],
+        [one] => vec![format!("{ITEM}{sign} {head}: {one}{suffix}")],
+        many => std::iter::once(format!("{ITEM}{sign} {head}{suffix}"))
+            .chain(many.iter().map(|change| format!("{DETAIL}{change}")))
+            .collect(),
+    }
+}
+
+/// An untracked live item taken over as it is: bookkeeping, no change of the instance.
+fn taken_over(action: &Action) -> bool {
+    matches!(action, Action::Update { changes, adopt: true, moved_from: None, .. } if changes.is_empty())
+}
+
+/// One item's lines, its sign first.
+fn item_lines(change: &ItemChange) -> (char, Vec<String>) {
+    let label = &change.label;
+    if taken_over(&change.action) {
+        let line = format!("{ITEM}= {label}: already there, will be tracked");
+        return ('=', vec![line]);
+    }
+    match &change.action {
+        Action::Create => {
+            let mut lines = vec![format!("{ITEM}+ {label}")];
+            lines.extend(
+                change.details.iter().map(|(field, value)| {
+                    format!("{DETAIL}{field}: {}", short_text(value.clone()))
+                }),
+            );
+            ('+', lines)
+        }
+        Action::Update {
+            changes,
+            adopt,
+            moved_from,
+            ..
+        } => {
+            let suffix = match adopt {
+                true => " (untracked item, will be tracked)",
+                false => "",
+            };
+            let mut parts = Vec::new();
+            if let Some(old) = moved_from {
+                parts.push(format!("SyncId {old} → {}", change.sync_id));
+            }
+            parts.extend(
+                changes
+                    .iter()
+                    .map(|c| change_text(&c.field, c.old.as_ref(), Some(&c.new))),
+            );
+            ('~', change_lines('~', &label.to_string(), suffix, &parts))
+        }
+        Action::Delete { .. } => ('-', vec![format!("{ITEM}- {label}")]),
+    }
 }
 
 impl Plan {
-    /// One line per change, then the summary line. `color` adds ANSI colors.
+    /// The plan for people: a group per schema part (collections, fields, relations), then
+    /// per collection in push order, each under a header with its counts and sorted by name;
+    /// then the problems, then the summary line. `color` adds ANSI colors.
     pub fn render_text(&self, color: bool) -> String {
         let style = Style { color };
         let mut out = String::new();
+        let mut write = |sign: char, line: &str| {
+            let _ = writeln!(out, "{}", style.paint(sign, line));
+        };
         if let Some(schema) = &self.schema {
             for (part, list) in schema.changes().parts() {
+                if list.is_empty() {
+                    continue;
+                }
+                let count = |kind| list.iter().filter(|c| c.kind == kind).count();
+                let counts = group_counts(&[
+                    (count(SchemaChangeKind::Create), "to create"),
+                    (count(SchemaChangeKind::Update), "to update"),
+                    (count(SchemaChangeKind::Delete), "to delete"),
+                ]);
+                write('#', &format!("schema {part}s{counts}"));
+                let mut list: Vec<_> = list.iter().collect();
+                list.sort_by(|a, b| natural(&a.name, &b.name));
                 for change in list {
                     let sign = schema_sign(change.kind);
-                    let mut line = format!("{sign} {part} {}", change.name);
-                    if !change.paths.is_empty() {
-                        let _ = write!(line, ": {}", change.paths.join(", "));
+                    let edits: Vec<String> = change
+                        .edits
+                        .iter()
+                        .map(|e| change_text(&e.path, e.old.as_ref(), e.new.as_ref()))
+                        .collect();
+                    for line in change_lines(sign, &change.name, "", &edits) {
+                        write(sign, &line);
                     }
-                    let _ = writeln!(out, "{}", style.paint(sign, &line));
                 }
             }
         }
         for collection in &self.collections {
-            let name = collection.spec.name;
-            for change in &collection.items {
-                let line = match &change.action {
-                    Action::Create => format!("+ {name} {}", change.label),
-                    Action::Update {
-                        changes,
-                        adopt: true,
-                        ..
-                    } if changes.is_empty() => {
-                        format!("= {name} {}: already there, will be tracked", change.label)
-                    }
-                    Action::Update {
-                        changes,
-                        adopt,
-                        moved_from,
-                        ..
-                    } => {
-                        let adopted = if *adopt {
-                            " (untracked item, will be tracked)"
-                        } else {
-                            ""
-                        };
-                        let mut parts = Vec::new();
-                        if let Some(old) = moved_from {
-                            parts.push(format!("SyncId {old} → {}", change.sync_id));
-                        }
-                        if !changes.is_empty() {
-                            parts.push(describe_changes(changes));
-                        }
-                        format!("~ {name} {}: {}{adopted}", change.label, parts.join(", "))
-                    }
-                    Action::Delete { .. } => format!("- {name} {}", change.label),
-                };
-                let sign = line.chars().next().unwrap_or(' ');
-                let _ = writeln!(out, "{}", style.paint(sign, &line));
+            if collection.items.is_empty() && collection.dangling.is_empty() {
+                continue;
             }
-            if !collection.dangling.is_empty() {
-                let line = format!(
-                    "  {name}: {} at deleted items (removed on push)",
-                    match collection.dangling.len() {
-                        1 => "1 id-map row points".to_string(),
-                        n => format!("{n} id-map rows point"),
-                    }
+            let counts = collection.counts();
+            let tracked = collection
+                .items
+                .iter()
+                .filter(|c| taken_over(&c.action))
+                .count();
+            let dangling = collection.dangling.len();
+            let counts = group_counts(&[
+                (counts.create, "to create"),
+                (counts.update, "to update"),
+                (counts.delete, "to delete"),
+                (tracked, "to track"),
+            ]);
+            write('#', &format!("{}{counts}", collection.spec.name));
+            let mut items: Vec<&ItemChange> = collection.items.iter().collect();
+            items.sort_by(|a, b| {
+                natural(a.label.as_str(), b.label.as_str()).then_with(|| a.sync_id.cmp(&b.sync_id))
+            });
+            for change in items {
+                let (sign, lines) = item_lines(change);
+                for line in lines {
+                    write(sign, &line);
+                }
+            }
+            if dangling > 0 {
+                let (rows, point) = match dangling {
+                    1 => ("row points", "item"),
+                    _ => ("rows point", "items"),
+                };
+                write(
+                    ' ',
+                    &format!("{ITEM}{dangling} id-map {rows} at deleted {point} (removed on push)"),
                 );
-                let _ = writeln!(out, "{}", style.paint(' ', &line));
             }
         }
         for problem in self.unresolved.iter().chain(&self.invalid) {
-            let _ = writeln!(out, "! {problem}");
+            write('!', &format!("! {problem}"));
         }
         for loss in &self.data_loss {
-            let line = format!("! data loss: {}", loss.describe());
-            let _ = writeln!(out, "{}", style.paint('-', &line));
+            write('-', &format!("! data loss: {}", loss.describe()));
         }
-        let _ = writeln!(out, "{}", self.totals());
+        write('!', &self.totals().to_string());
         out
     }
 

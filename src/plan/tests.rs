@@ -10,7 +10,7 @@ use crate::instance::Instance;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 
-fn row(table: &str, sync_id: &str, local_id: &str) -> IdMapRow {
+pub(super) fn row(table: &str, sync_id: &str, local_id: &str) -> IdMapRow {
     IdMapRow {
         table: table.into(),
         sync_id: sync_id.into(),
@@ -19,7 +19,7 @@ fn row(table: &str, sync_id: &str, local_id: &str) -> IdMapRow {
 }
 
 /// An instance whose admin role is `admin-role`, with these id-map rows and live items.
-fn instance(rows: Vec<IdMapRow>, items: Vec<(&'static str, Vec<Value>)>) -> Instance {
+pub(super) fn instance(rows: Vec<IdMapRow>, items: Vec<(&'static str, Vec<Value>)>) -> Instance {
     Instance::new(
         IdMap::new(
             crate::collections::runner_placeholder(Some("admin-role")),
@@ -30,7 +30,7 @@ fn instance(rows: Vec<IdMapRow>, items: Vec<(&'static str, Vec<Value>)>) -> Inst
     )
 }
 
-fn dump(items: Vec<(&'static str, Vec<Value>)>) -> Dump {
+pub(super) fn dump(items: Vec<(&'static str, Vec<Value>)>) -> Dump {
     Dump {
         collections: items
             .into_iter()
@@ -53,7 +53,7 @@ fn specs(names: &[&str]) -> Vec<&'static CollectionSpec> {
     names.iter().map(|name| spec(name).unwrap()).collect()
 }
 
-fn plan(names: &[&str], dump: &Dump, instance: &Instance) -> Plan {
+pub(super) fn plan(names: &[&str], dump: &Dump, instance: &Instance) -> Plan {
     let (collections, unresolved) = build_collections(&specs(names), dump, instance);
     Plan {
         collections,
@@ -106,11 +106,11 @@ fn field_changes(action: &Action) -> &[FieldChange] {
     }
 }
 
-fn role(name: &str, description: &str, sync_id: &str) -> Value {
+pub(super) fn role(name: &str, description: &str, sync_id: &str) -> Value {
     json!({"name": name, "description": description, "_syncId": sync_id})
 }
 
-fn live_role(id: &str, name: &str, description: &str) -> Value {
+pub(super) fn live_role(id: &str, name: &str, description: &str) -> Value {
     json!({"id": id, "name": name, "description": description})
 }
 
@@ -631,13 +631,16 @@ fn small_plan() -> Plan {
 #[test]
 fn text_output() {
     insta::assert_snapshot!(small_plan().render_text(false), @r#"
-    ~ roles "Editor": description "Writes" → "long long long long long long long long long long long long…
-    + roles "Reviewer"
-    = roles "Admin2": already there, will be tracked
-    - roles "Viewer"
-      roles: 1 id-map row points at deleted items (removed on push)
-    + permissions s-nowhere c.read
-    = settings settings: already there, will be tracked
+    roles (1 to create, 1 to update, 1 to delete, 1 to track)
+      = "Admin2": already there, will be tracked
+      ~ "Editor": description "Writes" → "long long long long long long long long long long long long…
+      + "Reviewer"
+      - "Viewer"
+      1 id-map row points at deleted item (removed on push)
+    permissions (1 to create)
+      + s-nowhere c.read
+    settings (1 to track)
+      = settings: already there, will be tracked
     ! permissions s-nowhere c.read refers in role to roles "s-nowhere", which is neither in the dump nor on the instance
     2 to create, 1 to update, 1 to delete
     "#);
@@ -646,10 +649,21 @@ fn text_output() {
 #[test]
 fn text_output_in_color() {
     let text = small_plan().render_text(true);
-    assert!(text.starts_with("\x1b[33m~ roles \"Editor\""), "{text:?}");
-    assert!(text.contains("\x1b[32m+ roles \"Reviewer\"\x1b[0m\n"));
-    assert!(text.contains("\x1b[31m- roles \"Viewer\"\x1b[0m\n"));
-    assert!(text.contains("\x1b[2m  roles: 1 id-map row"));
+    assert!(
+        text.starts_with(
+            "\x1b[1mroles (1 to create, 1 to update, 1 to delete, 1 to track)\x1b[0m\n"
+        ),
+        "{text:?}"
+    );
+    assert!(text.contains("\x1b[33m  ~ \"Editor\""), "{text:?}");
+    assert!(text.contains("\x1b[32m  + \"Reviewer\"\x1b[0m\n"));
+    assert!(text.contains("\x1b[31m  - \"Viewer\"\x1b[0m\n"));
+    assert!(text.contains("\x1b[2m  = \"Admin2\""));
+    assert!(text.contains("\x1b[2m  1 id-map row points"));
+    assert!(
+        text.contains("\n! permissions s-nowhere"),
+        "problems stand as they are"
+    );
     assert!(text.ends_with("\n2 to create, 1 to update, 1 to delete\n"));
 }
 
@@ -885,7 +899,10 @@ fn a_role_whose_sync_id_changed_is_updated_in_place() {
         "a new SyncId counts as an update"
     );
     insta::assert_snapshot!(plan.render_text(false), @r#"
-    ~ roles "Editor": SyncId s-old → s-new, description "Writes" → "Writes more"
+    roles (1 to update)
+      ~ "Editor"
+          SyncId s-old → s-new
+          description "Writes" → "Writes more"
     0 to create, 1 to update, 0 to delete
     "#);
     let json = plan.to_json();
@@ -920,7 +937,7 @@ fn a_new_sync_id_alone_is_an_update() {
     assert!(!plan.is_empty() && plan.has_writes());
     assert_eq!(
         plan.render_text(false),
-        "~ roles \"Editor\": SyncId s-old → s-new\n0 to create, 1 to update, 0 to delete\n"
+        "roles (1 to update)\n  ~ \"Editor\": SyncId s-old → s-new\n0 to create, 1 to update, 0 to delete\n"
     );
     // Other updates keep serialising without `movedFrom`.
     let plan = self::plan(&["roles"], &editor_dump("s-old", "Writes more"), &instance);

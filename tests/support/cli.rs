@@ -95,3 +95,17 @@ impl DirectusInstance {
         outcome
     }
 }
+
+/// Whether the plan `text` (`diff` or `push` output) lists a line starting with `line` (its
+/// sign and label, `+ "Editor"`, without the indentation) under the header of `group`
+/// (`roles`, `schema fields`).
+pub fn plan_has(text: &str, group: &str, line: &str) -> bool {
+    let mut current = None;
+    text.lines().any(|l| {
+        if !l.starts_with(' ') {
+            current = Some(l.split(" (").next().unwrap_or(l));
+            return false;
+        }
+        current == Some(group) && l.trim_start().starts_with(line)
+    })
+}
