@@ -199,6 +199,7 @@ async fn converge(
                 &progress,
             )
             .await;
+        // Cleared before any result line, which would otherwise land on its last frame.
         drop(progress);
         let applied = applied.map_err(|error| {
             let mut applied = total;
@@ -219,6 +220,18 @@ async fn converge(
                 }
             }
         })?;
+        for changes in &plan.collections {
+            let counts = changes.counts();
+            if counts.total() > 0 {
+                tracing::info!(
+                    "{}: {} created, {} updated, {} deleted",
+                    changes.spec.name,
+                    counts.create,
+                    counts.update,
+                    counts.delete
+                );
+            }
+        }
         tracing::info!("applied: {applied}");
         total += applied;
         target.clear_cache().await?;

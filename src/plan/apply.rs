@@ -131,6 +131,7 @@ impl Executor<'_> {
 
     async fn run(&mut self, plan: &Plan) -> Result<(), ApplyError> {
         if let Some(schema) = &plan.schema {
+            self.progress.stage("schema");
             schema
                 .apply(self.client)
                 .await
@@ -141,6 +142,7 @@ impl Executor<'_> {
         }
         let any_items = plan.collections.iter().any(|c| !c.items.is_empty());
         if any_items {
+            self.progress.stage("id map");
             self.ids
                 .ensure_store(self.client)
                 .await
@@ -167,6 +169,9 @@ impl Executor<'_> {
 
         let mut follow_ups = Vec::new();
         for changes in &plan.collections {
+            if changes.items.is_empty() {
+                continue;
+            }
             self.progress.stage(changes.spec.name);
             let links = self.link_schedule(changes);
             let step = format!(
@@ -184,18 +189,6 @@ impl Executor<'_> {
         }
         for changes in plan.collections.iter().rev() {
             self.delete(changes).await?;
-        }
-        for changes in &plan.collections {
-            let counts = changes.counts();
-            if counts.total() > 0 {
-                tracing::info!(
-                    "{}: {} created, {} updated, {} deleted",
-                    changes.spec.name,
-                    counts.create,
-                    counts.update,
-                    counts.delete
-                );
-            }
         }
         Ok(())
     }
@@ -591,6 +584,10 @@ impl Executor<'_> {
         spec: &CollectionSpec,
         pending: Vec<FollowUp>,
     ) -> Result<(), ApplyError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.progress.stage(spec.name);
         let step = format!("{}: linking", spec.name);
         let mut payloads: Vec<Value> = Vec::new();
         for follow_up in pending {
@@ -657,6 +654,7 @@ impl Executor<'_> {
         if deletes.is_empty() {
             return Ok(());
         }
+        self.progress.stage(spec.name);
         let step = format!("{}: deleting {} items", spec.name, deletes.len());
         let keys: Vec<Value> = deletes
             .iter()

@@ -3,7 +3,7 @@
 pub trait Progress: Send + Sync {
     /// `steps` more steps are done.
     fn advance(&self, steps: u64);
-    /// The executor moved on to `name` (a collection, the schema).
+    /// The executor now writes `name` (a collection, `schema`, `id map`).
     fn stage(&self, name: &str);
 }
 

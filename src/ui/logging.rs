@@ -16,12 +16,25 @@ pub fn init(debug: bool) {
     let subscriber = tracing_subscriber::fmt()
         // The builder filters at INFO by default; the `Targets` filter below decides instead.
         .with_max_level(Level::TRACE)
-        .with_writer(std::io::stderr)
+        .with_writer(|| AroundProgress)
         .with_ansi(ansi)
         .event_format(PlainFormat { ansi })
         .finish();
     use tracing_subscriber::layer::SubscriberExt;
     let _ = tracing::subscriber::set_global_default(subscriber.with(filter));
+}
+
+/// Stderr, with the progress bar lifted while a line is written (see [`super::suspend`]).
+struct AroundProgress;
+
+impl std::io::Write for AroundProgress {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        super::suspend(|| std::io::stderr().write(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 /// `message` for info, `warning: message` / `error: message` / `debug: message` otherwise:

@@ -36,8 +36,23 @@ pub fn confirm(question: &str) -> std::io::Result<bool> {
 }
 
 /// A progress bar on stderr for long work; invisible when stderr is not a terminal, so logs
-/// and CI output stay clean.
+/// and CI output stay clean. Log lines written while it runs go above it ([`suspend`]); it
+/// is cleared when dropped, before the command prints its results.
 pub struct Progress(indicatif::ProgressBar);
+
+/// The bar being drawn, if any. Log lines are written to the same terminal: without lifting
+/// the bar first they would land on its last frame (`⠄ settings [====] 12/12  roles: …`).
+static ACTIVE: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+
+/// Runs `write` with the progress bar, if one is drawn, off the screen, and draws it again
+/// below what `write` wrote.
+pub fn suspend<R>(write: impl FnOnce() -> R) -> R {
+    let bar = ACTIVE.lock().ok().and_then(|active| active.clone());
+    match bar {
+        Some(bar) => bar.suspend(write),
+        None => write(),
+    }
+}
 
 impl Progress {
     pub fn new(total: u64, message: &str) -> Progress {
@@ -54,6 +69,9 @@ impl Progress {
                 .progress_chars("=> "),
         );
         bar.set_message(message.to_string());
+        if let Ok(mut active) = ACTIVE.lock() {
+            *active = Some(bar.clone());
+        }
         Progress(bar)
     }
 }
@@ -71,6 +89,9 @@ impl crate::plan::Progress for Progress {
 impl Drop for Progress {
     /// The bar is gone before anything else is printed.
     fn drop(&mut self) {
+        if let Ok(mut active) = ACTIVE.lock() {
+            *active = None;
+        }
         self.0.finish_and_clear();
     }
 }
