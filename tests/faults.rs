@@ -28,11 +28,16 @@ fn dry_run_and_unresolvable_references_change_nothing(start: fn() -> DirectusIns
     let mut roles = collection_file(dir, "roles");
     roles[0]["description"] = json!("changed by hand");
     write_collection(dir, "roles", &roles);
-    let stdout = instance.ok(dir, &["push", "--dry-run"]).stdout;
+    let dry_run = instance.ok(dir, &["push", "--dry-run"]);
+    let stdout = dry_run.stdout.as_str();
     assert!(
-        plan_has(&stdout, "roles", "~ ")
+        plan_has(stdout, "roles", "~ ")
             && stdout.ends_with("0 to create, 1 to update, 0 to delete\n"),
         "{stdout}"
+    );
+    assert!(
+        dry_run.stderr.ends_with("dry run: nothing was written\n"),
+        "{dry_run}"
     );
     assert_eq!(activity_count(&instance), before, "dry run writes nothing");
 

@@ -33,6 +33,8 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
     check(context, args, repo.as_ref(), &target, &comparison).await?;
     if args.dry_run {
         context.finish(&target);
+        // Last, so that a dry run's output never reads as a push's.
+        tracing::info!("dry run: nothing was written");
         return Ok(ExitCode::Success);
     }
     consent_to_data_loss(context, &comparison.plan)?;
