@@ -262,10 +262,12 @@ fn closing_line(stderr: &str) -> (Option<f64>, Option<u64>) {
         .unwrap_or((None, None))
 }
 
-/// `(create, update, delete)` from a plan's summary line.
+/// `(create, update, delete)` of the items from a plan's summary line (schema changes, when
+/// there are any, come before a `; `).
 fn plan_counts(stdout: &str) -> Option<(usize, usize, usize)> {
     let line = stdout.lines().rev().find(|l| l.contains(" to create, "))?;
-    let mut numbers = line
+    let items = line.rsplit_once("; ").map_or(line, |(_, items)| items);
+    let mut numbers = items
         .split(", ")
         .map(|part| part.split_whitespace().next()?.parse().ok());
     Some((numbers.next()??, numbers.next()??, numbers.next()??))

@@ -36,9 +36,13 @@ impl std::ops::AddAssign for Applied {
 
 impl fmt::Display for Applied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let schema = match self.schema {
+            1 => "schema change",
+            _ => "schema changes",
+        };
         write!(
             f,
-            "{} schema changes, {} created, {} updated, {} deleted",
+            "{} {schema}, {} created, {} updated, {} deleted",
             self.schema, self.created, self.updated, self.deleted
         )
     }

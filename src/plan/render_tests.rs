@@ -203,3 +203,32 @@ fn schema_changes_come_first_with_old_and_new_values() {
         json!({"schema": 6, "create": 1, "update": 0, "delete": 0})
     );
 }
+
+#[test]
+fn the_plan_and_the_push_count_alike() {
+    use super::{Applied, Counts, Totals};
+    let totals = Totals {
+        schema: 1,
+        items: Counts {
+            create: 2,
+            update: 1,
+            delete: 1,
+        },
+    };
+    assert_eq!(
+        totals.to_string(),
+        "1 schema change; 2 to create, 1 to update, 1 to delete"
+    );
+    let applied = Applied {
+        schema: 1,
+        created: 2,
+        updated: 1,
+        deleted: 1,
+    };
+    assert_eq!(
+        applied.to_string(),
+        "1 schema change, 2 created, 1 updated, 1 deleted"
+    );
+    let none = Totals::default();
+    assert_eq!(none.to_string(), "0 to create, 0 to update, 0 to delete");
+}
