@@ -93,6 +93,7 @@ mod tests {
             user: "admin@example.com".into(),
             directus_version: None,
             counts: None,
+            schema_changes: 0,
             summary: None,
             uncommitted,
         }
