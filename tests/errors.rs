@@ -423,4 +423,28 @@ fn a_failed_schema_apply_names_what_it_applied() {
         "{push}"
     );
     assert!(!push.stderr.contains("continues from here"), "{push}");
+
+    // With another change beside it, the one refused is found by applying them one by one.
+    let body = work
+        .path()
+        .join("directus-config/snapshot/fields/articles/body.json");
+    let mut note: Value = serde_json::from_str(&std::fs::read_to_string(&body).unwrap()).unwrap();
+    note["meta"]["note"] = json!("The article's text");
+    std::fs::write(&body, serde_json::to_string_pretty(&note).unwrap()).unwrap();
+    let push = instance.run(work.path(), &["push"]).exits(1);
+    assert!(
+        push.stderr.contains(
+            "\nerror: applying the schema: Directus refused the field articles.id: POST /schema/apply failed"
+        ),
+        "{push}"
+    );
+    assert!(
+        push.stderr.contains("schema changes one at a time"),
+        "{push}"
+    );
+    assert!(
+        push.stderr.contains("Directus undid the field articles.id"),
+        "{push}"
+    );
+    assert!(!push.stderr.contains("continues from here"), "{push}");
 }

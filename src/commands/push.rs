@@ -203,25 +203,10 @@ async fn converge(
             .await;
         // Cleared before any result line, which would otherwise land on its last frame.
         drop(progress);
-        let applied = applied.map_err(|error| {
-            let mut applied = total;
-            applied += error.applied;
-            let schema = error.step.starts_with(crate::plan::SCHEMA_STEP);
-            let error = CommandError::new(ErrorKind::Server, error)
-                .hint(format!("applied before the failure: {applied}"));
-            match schema {
-                // Directus applies a schema diff in one transaction.
-                true => error.hint(
-                    "Directus undid the whole schema change (on MariaDB and MySQL, what it \
-                     altered before the failure stays). A change it cannot make in place (a \
-                     primary key's type, a type the data does not fit) needs another way: a new \
-                     field, or the admin app",
-                ),
-                false => {
-                    error.hint("fix the cause and push again: the next push continues from here")
-                }
-            }
-        })?;
+        let applied = match applied {
+            Ok(applied) => applied,
+            Err(error) => return Err(failure(args, dump, target, plan, total, error).await),
+        };
         for changes in &plan.collections {
             let counts = changes.counts();
             if counts.total() > 0 {
@@ -254,6 +239,59 @@ async fn converge(
             after.plan.totals().total()
         );
         (comparison, round) = (after, round + 1);
+    }
+}
+
+/// What to say when applying failed. A schema apply that Directus refused as a whole names
+/// no field (SQLite says `SQLITE_ERROR`): the changes are then applied one at a time to find
+/// the one it refuses.
+async fn failure(
+    args: &Args,
+    dump: &Dump,
+    target: &Target,
+    plan: &Plan,
+    mut applied: Applied,
+    error: crate::plan::ApplyError,
+) -> CommandError {
+    const CANNOT: &str = "a change Directus cannot make in place (a primary key's type, a type \
+                          the data does not fit) needs another way: a new field, or the admin app";
+    applied += error.applied;
+    if !error.step.starts_with(crate::plan::SCHEMA_STEP) {
+        return CommandError::new(ErrorKind::Server, error)
+            .hint(format!("applied before the failure: {applied}"))
+            .hint("fix the cause and push again: the next push continues from here");
+    }
+    let several = plan.schema.as_ref().is_some_and(|s| s.changes().len() > 1);
+    let refused = match (&dump.snapshot, several) {
+        (Some(snapshot), true) => {
+            tracing::info!("applying the schema changes one at a time to find the one refused");
+            snapshot.find_refused(&target.client, args.force).await
+        }
+        _ => Ok(None),
+    };
+    match refused {
+        Ok(Some(refused)) => CommandError::new(
+            ErrorKind::Server,
+            anyhow::anyhow!(
+                "applying the schema: Directus refused the {}: {}",
+                refused.change,
+                refused.error
+            ),
+        )
+        .hint(format!(
+            "applied before the failure: {applied}; then {} schema changes one at a time",
+            refused.applied
+        ))
+        .hint(format!("Directus undid the {}; {CANNOT}", refused.change)),
+        Ok(None) if several => CommandError::new(ErrorKind::Server, error)
+            .hint(format!("applied before the failure: {applied}"))
+            .hint("applied a change at a time, the whole schema went in: push again"),
+        Ok(None) | Err(_) => CommandError::new(ErrorKind::Server, error)
+            .hint(format!("applied before the failure: {applied}"))
+            .hint(format!(
+                "Directus undid the whole schema change (on MariaDB and MySQL, what it altered \
+                 before the failure stays); {CANNOT}"
+            )),
     }
 }
 

@@ -311,6 +311,93 @@ impl SchemaDiff {
     }
 }
 
+/// The change Directus refused when a whole schema diff failed, found by applying the diff
+/// a change at a time.
+#[derive(Debug)]
+pub struct Refused {
+    /// Changes applied one at a time before it.
+    pub applied: usize,
+    /// `field articles.id`, say.
+    pub change: String,
+    pub error: DirectusError,
+}
+
+impl Snapshot {
+    /// After `/schema/apply` refused a diff of several changes, with no word of which one
+    /// (SQLite says `SQLITE_ERROR`): applies what still differs a change at a time, each from
+    /// a fresh diff (the hash Directus checks changes with every apply), until one is
+    /// refused. A new collection goes with its fields and relations, which Directus creates
+    /// together. `None`: every change went in this time.
+    pub async fn find_refused(
+        &self,
+        client: &Client,
+        force: bool,
+    ) -> Result<Option<Refused>, DirectusError> {
+        let mut applied = 0;
+        loop {
+            let Some(diff) = self.diff(client, force).await?.diff else {
+                return Ok(None);
+            };
+            let Some((change, single)) = diff.first_change() else {
+                return Ok(None);
+            };
+            match single.apply(client).await {
+                Ok(()) => applied += 1,
+                Err(error) => {
+                    return Ok(Some(Refused {
+                        applied,
+                        change,
+                        error,
+                    }));
+                }
+            }
+        }
+    }
+}
+
+impl SchemaDiff {
+    /// The first change of the diff, named, as a diff of its own: a collection with the
+    /// fields and relations of the diff that belong to it, else a field, else a relation.
+    fn first_change(&self) -> Option<(String, SchemaDiff)> {
+        let entries = |part: &str| -> Vec<Value> {
+            self.diff
+                .get(part)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let of = |entry: &Value| entry.get("collection").cloned();
+        let (name, diff) = if let Some(collection) = entries("collections").first() {
+            let same = |entry: &Value| of(entry) == of(collection);
+            let name = format!("collection {}", changes::entry_name(collection));
+            let fields: Vec<Value> = entries("fields").into_iter().filter(same).collect();
+            let relations: Vec<Value> = entries("relations").into_iter().filter(same).collect();
+            let diff = serde_json::json!({"collections": [collection], "fields": fields, "relations": relations});
+            (name, diff)
+        } else if let Some(field) = entries("fields").first() {
+            let name = format!("field {}", changes::entry_name(field));
+            (
+                name,
+                serde_json::json!({"collections": [], "fields": [field], "relations": []}),
+            )
+        } else {
+            let relation = entries("relations").into_iter().next()?;
+            let name = format!("relation {}", changes::entry_name(&relation));
+            (
+                name,
+                serde_json::json!({"collections": [], "fields": [], "relations": [relation]}),
+            )
+        };
+        Some((
+            name,
+            SchemaDiff {
+                hash: self.hash.clone(),
+                diff,
+            },
+        ))
+    }
+}
+
 fn mentions_hidden(item: &Value, hidden: &[&str]) -> bool {
     ["collection", "related_collection"].iter().any(|key| {
         item.get(*key)
