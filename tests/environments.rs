@@ -146,6 +146,10 @@ fn the_three_environment_flow_of_the_guide() {
         assert!(log.contains(&format!("Pushed-From: {main}")), "{log}");
     }
     assert_eq!(flow.ok(&["status", "--exit-code"]).code, 0);
+    // A pull right after a deployment finds nothing to commit: the branch is what is live.
+    let deployed = flow.tip("env/prod");
+    flow.ok(&["pull", "--env", "prod"]);
+    assert_eq!(flow.tip("env/prod"), deployed, "no drift, no commit");
 
     // A change on dev goes the same way.
     let editor = flow.dev.get("/roles?filter[name][_eq]=Editor&fields=id")[0]["id"]
