@@ -139,3 +139,23 @@ fn untracked_items_with_the_same_identity_are_taken_over_not_duplicated(
         1
     );
 }
+
+/// A dump without settings (a commit from before they were pulled, say) leaves the instance's
+/// settings as they are, since a push never deletes them: the plan says so.
+#[test]
+fn a_dump_without_settings_says_the_instance_keeps_its_own() {
+    let (instance, work) = seeded_and_pulled(DirectusInstance::start);
+    let dir = work.path();
+    write_collection(dir, "settings", &[]);
+    let diff = instance.ok(dir, &["diff", "--exit-code"]);
+    assert_eq!(diff.stdout, "0 to create, 0 to update, 0 to delete\n");
+    assert!(
+        diff.stderr.contains(
+            "settings: the dump has none, and a push never deletes them: the instance keeps its own"
+        ),
+        "{diff}"
+    );
+    let json = instance.ok(dir, &["diff", "--format", "json"]).stdout;
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["leftOut"].as_array().map(Vec::len), Some(1), "{json}");
+}
