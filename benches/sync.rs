@@ -3,8 +3,10 @@
 //!
 //! Run with `scripts/bench` (installs tests/directus/node_modules when missing) or
 //! `cargo bench --bench sync`. Extra arguments select scenarios by name:
-//! `scripts/bench seeded`, `scripts/bench big big-noext`, `scripts/bench wide wide-noext`.
-//! Default: all of them.
+//! `scripts/bench seeded`, `scripts/bench big big-noext`, `scripts/bench wide wide-noext`,
+//! `scripts/bench wide4 wide4-noext` (4×: 13,540 items, 160 collections; only when named).
+//! Default: all but the 4× ones. Each step's wall time, CPU time and peak RSS (from `wait4`)
+//! and requests are printed.
 //!
 //! Each scenario runs on fresh instances A and B: pull A twice (first, then steady state),
 //! diff A, push the dump to B twice (first, then no-op), diff B, then pull B into a second
@@ -30,8 +32,8 @@ struct Row {
     items: usize,
     wall: Duration,
     /// From the closing line `done in X.XX s (N requests to Directus)`.
-    cli_secs: Option<f64>,
     requests: Option<u64>,
+    usage: Usage,
     /// Last line of stdout for diff and push (the plan summary).
     summary: String,
 }
@@ -41,6 +43,59 @@ struct Bench {
     rows: Vec<Row>,
     setup: Vec<(String, &'static str, Duration)>,
     failures: Vec<String>,
+}
+
+/// What the process used, from `wait4`: user + system CPU, and its peak resident memory.
+#[derive(Clone, Copy, Default)]
+struct Usage {
+    cpu: Duration,
+    peak_rss_kib: u64,
+}
+
+/// Runs `cmd` to its end with its output in temp files (no pipe to drain while waiting), and
+/// reaps it with `wait4` for its own resource usage, which `std` does not give.
+// The child is reaped by `wait4` below, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+fn run_measured(cmd: &mut std::process::Command) -> (Output, Usage) {
+    let stdout = tempfile::tempfile().unwrap();
+    let stderr = tempfile::tempfile().unwrap();
+    let child = cmd
+        .stdout(stdout.try_clone().unwrap())
+        .stderr(stderr.try_clone().unwrap())
+        .spawn()
+        .expect("run directus-sync");
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: `pid` is our child, not reaped yet (std's Child never waited on it).
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(
+        reaped,
+        pid,
+        "wait4 failed: {}",
+        std::io::Error::last_os_error()
+    );
+    let read = |mut file: std::fs::File| {
+        use std::io::{Read, Seek};
+        let mut text = String::new();
+        file.seek(std::io::SeekFrom::Start(0)).unwrap();
+        file.read_to_string(&mut text).unwrap();
+        text
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (
+        Output {
+            code,
+            stdout: read(stdout),
+            stderr: read(stderr),
+        },
+        Usage {
+            cpu: time(usage.ru_utime) + time(usage.ru_stime),
+            peak_rss_kib: usage.ru_maxrss as u64,
+        },
+    )
 }
 
 /// What one CLI run printed.
@@ -81,30 +136,23 @@ impl Bench {
         expect_stdout: Option<&str>,
     ) -> Output {
         let started = Instant::now();
-        let output = instance
-            .cli(dir)
-            .args(args)
-            .output()
-            .expect("run directus-sync");
+        let (out, usage) = run_measured(instance.cli_command(dir).args(args));
         let wall = started.elapsed();
-        let out = Output {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        };
-        let (cli_secs, requests) = closing_line(&out.stderr);
+        let (_, requests) = closing_line(&out.stderr);
         let row = Row {
             scenario: scenario.to_string(),
             step,
             items: dump_items(dir),
             wall,
-            cli_secs,
             requests,
+            usage,
             summary: out.stdout.lines().last().unwrap_or("").to_string(),
         };
         eprintln!(
-            "[{scenario}] {step}: {:.2} s wall, {} requests{}",
+            "[{scenario}] {step}: {:.2} s wall, {:.2} s CPU, {:.1} MiB peak, {} requests{}",
             wall.as_secs_f64(),
+            usage.cpu.as_secs_f64(),
+            usage.peak_rss_kib as f64 / 1024.0,
             requests.map_or("?".into(), |n| n.to_string()),
             if row.summary.is_empty() {
                 String::new()
@@ -205,24 +253,33 @@ impl Bench {
         println!();
         println!("directus-sync bench (Directus 10.13.1, SQLite, one CLI process per step)");
         println!("items: items in the dump's collection files (schema and specs not counted);");
-        println!("wall s: around the process; CLI s and requests: its closing line");
+        println!("wall s: around the process; CPU s and peak RSS: the process' own (wait4);");
+        println!("requests: its closing line");
         println!();
         println!(
-            "| {:<10} | {:<15} | {:>5} | {:>8} | {:>8} | {:>8} | {:<40} |",
-            "scenario", "step", "items", "wall s", "CLI s", "requests", "plan (stdout, last line)"
+            "| {:<10} | {:<15} | {:>5} | {:>8} | {:>6} | {:>8} | {:>8} | {:<40} |",
+            "scenario",
+            "step",
+            "items",
+            "wall s",
+            "CPU s",
+            "RSS MiB",
+            "requests",
+            "plan (stdout, last line)"
         );
         println!(
-            "|{:-<12}|{:-<17}|{:->7}|{:->10}|{:->10}|{:->10}|{:-<42}|",
-            "", "", "", "", "", "", ""
+            "|{:-<12}|{:-<17}|{:->7}|{:->10}|{:->8}|{:->10}|{:->10}|{:-<42}|",
+            "", "", "", "", "", "", "", ""
         );
         for row in &self.rows {
             println!(
-                "| {:<10} | {:<15} | {:>5} | {:>8.2} | {:>8} | {:>8} | {:<40} |",
+                "| {:<10} | {:<15} | {:>5} | {:>8.2} | {:>6.2} | {:>8.1} | {:>8} | {:<40} |",
                 row.scenario,
                 row.step,
                 row.items,
                 row.wall.as_secs_f64(),
-                row.cli_secs.map_or("?".into(), |s| format!("{s:.2}")),
+                row.usage.cpu.as_secs_f64(),
+                row.usage.peak_rss_kib as f64 / 1024.0,
                 row.requests.map_or("?".into(), |n| n.to_string()),
                 row.summary
             );
@@ -446,12 +503,24 @@ const WIDE_TRANSLATIONS: usize = 180;
 /// SQLite reads back as other types); 20 roles × 160 permissions; 180 translations: 3,400
 /// items.
 fn seed_wide(instance: &DirectusInstance) {
-    let collections = support::seed::uuid_collections(instance, WIDE_COLLECTIONS);
+    seed_wide_times(instance, 1);
+}
+
+/// [`seed_wide`] four times wider: 160 collections (1,280 fields), 20 roles × 640
+/// permissions, 720 translations: 13,540 items.
+fn seed_wide4(instance: &DirectusInstance) {
+    seed_wide_times(instance, 4);
+}
+
+fn seed_wide_times(instance: &DirectusInstance, times: usize) {
+    let collections = support::seed::uuid_collections(instance, WIDE_COLLECTIONS * times);
     support::seed::roles_with_permissions(instance, WIDE_ROLES, &collections);
-    let translations: Vec<Value> = (0..WIDE_TRANSLATIONS)
-        .map(|t| json!({"language": "en-US", "key": format!("wide_{t:03}"), "value": format!("Text {t}")}))
+    let translations: Vec<Value> = (0..WIDE_TRANSLATIONS * times)
+        .map(|t| json!({"language": "en-US", "key": format!("wide_{t:04}"), "value": format!("Text {t}")}))
         .collect();
-    instance.post("/translations", &Value::Array(translations));
+    for batch in translations.chunks(200) {
+        instance.post("/translations", &Value::Array(batch.to_vec()));
+    }
 }
 
 fn start_two(with_extension: bool) -> (DirectusInstance, DirectusInstance) {
@@ -473,33 +542,52 @@ struct Scenario {
     /// id-map collection).
     with_extension: bool,
     seed: fn(&DirectusInstance),
+    /// Run without being named (the 4× scenarios take many minutes).
+    by_default: bool,
 }
 
-const SCENARIOS: [Scenario; 5] = [
+const SCENARIOS: [Scenario; 7] = [
     Scenario {
         name: "seeded",
         with_extension: true,
         seed: support::seed::all_collections,
+        by_default: true,
     },
     Scenario {
         name: "big",
         with_extension: true,
         seed: seed_big,
+        by_default: true,
     },
     Scenario {
         name: "big-noext",
         with_extension: false,
         seed: seed_big,
+        by_default: true,
     },
     Scenario {
         name: "wide",
         with_extension: true,
         seed: seed_wide,
+        by_default: true,
     },
     Scenario {
         name: "wide-noext",
         with_extension: false,
         seed: seed_wide,
+        by_default: true,
+    },
+    Scenario {
+        name: "wide4",
+        with_extension: true,
+        seed: seed_wide4,
+        by_default: false,
+    },
+    Scenario {
+        name: "wide4-noext",
+        with_extension: false,
+        seed: seed_wide4,
+        by_default: false,
     },
 ];
 
@@ -542,7 +630,8 @@ fn main() {
         eprintln!("(template database reused from the cache)");
     }
     for scenario in &SCENARIOS {
-        if selected.is_empty() || selected.iter().any(|s| s == scenario.name) {
+        let named = selected.iter().any(|s| s == scenario.name);
+        if named || (selected.is_empty() && scenario.by_default) {
             scenario.run(&mut bench);
         }
     }
