@@ -28,13 +28,12 @@ impl CollectionSpec {
     /// The dump form of a live item: no `id`, no ignored fields, relations as SyncIds,
     /// `_syncId` last. Ids without a SyncId stay as they are (they point at untracked items).
     pub fn to_dump(&self, live: &Value, sync_id: &str, id_map: &IdMap) -> Value {
-        self.finish_dump(self.start_dump(live, sync_id), id_map)
+        self.finish_dump(self.start_dump(live.clone(), sync_id), id_map)
     }
 
     /// A live item as `onDump` hooks see it: tracked (`_syncId`), its `id` gone, everything
     /// else as Directus sent it.
-    pub fn start_dump(&self, live: &Value, sync_id: &str) -> Value {
-        let mut item = live.clone();
+    pub fn start_dump(&self, mut item: Value, sync_id: &str) -> Value {
         if let Some(object) = item.as_object_mut() {
             object.shift_remove("id");
             object.insert("_syncId".into(), Value::String(sync_id.into()));

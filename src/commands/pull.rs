@@ -2,10 +2,10 @@
 //! metadata. Instance → [`Dump`] → files and commit.
 
 use super::{CommandError, Context, ExitCode, Target};
-use crate::dump::{Dump, Summary};
+use crate::dump::{Dump, DumpFiles, Summary};
 use crate::git::{DumpRepo, PullInfo};
 use crate::hooks::HookName;
-use crate::idmap::IdMapRow;
+use crate::idmap::{IdMapRow, id_string};
 use crate::instance::Instance;
 use crate::snapshot::Snapshot;
 use crate::specs::Specs;
@@ -30,7 +30,7 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
     // Only now: tracking may have created the tool's own collections (the lock, the id-map
     // store), which are part of the instance's API from then on.
     let specs = read_specs(context, &target).await?;
-    let dump = to_dump(context, &target, &instance, snapshot, specs).await?;
+    let dump = to_dump(context, &target, instance, snapshot, specs).await?;
     destination.save(context, args, &target, &dump)?;
     context.finish(&target);
     Ok(ExitCode::Success)
@@ -102,7 +102,7 @@ impl Destination {
         let options = &context.options;
         let files = dump.files(&context.layout());
         let commit = |repo: &DumpRepo, branch: &str| -> Result<(), CommandError> {
-            let message = commit_message(context, args, target, repo, branch, dump);
+            let message = commit_message(context, args, target, repo, branch, dump, &files);
             match repo.commit_dump(branch, &files, &message, &context.lineage(repo, None))? {
                 Some(oid) => tracing::info!("committed {} on {branch}", &oid.to_string()[..10]),
                 None => {
@@ -201,24 +201,28 @@ async fn track_new_items(
 }
 
 /// The dump of what was read: `onDump`, then ignored fields and relations mapped, sorted,
-/// then `onSave` (snapshot and collections), as the original tool does.
+/// then `onSave` (snapshot and collections), as the original tool does. Each item read
+/// becomes its dump item in place: the instance is used up, so that no item is held twice.
 async fn to_dump(
     context: &Context,
     target: &Target,
-    instance: &Instance,
+    mut instance: Instance,
     snapshot: Option<Snapshot>,
     specs: Option<Specs>,
 ) -> Result<Dump, CommandError> {
     let hooks = &context.hooks;
+    // The rows tracking just wrote are in the owner's map, not in the one read with the items.
     let id_map = target.ids.with(Clone::clone);
+    drop(std::mem::take(&mut instance.id_map));
     let mut collections = Vec::new();
     for spec in context.specs() {
         let tracked: Vec<_> = instance
-            .live_items(spec)
-            .iter()
-            .filter_map(|live| {
-                let sync_id = id_map.sync_id(spec.name, &live.local_id)?;
-                Some(spec.start_dump(&live.raw, &sync_id))
+            .take_items(spec)
+            .into_iter()
+            .filter_map(|raw| {
+                let local_id = raw.get("id").and_then(id_string)?;
+                let sync_id = id_map.sync_id(spec.name, &local_id)?;
+                Some(spec.start_dump(raw, &sync_id))
             })
             .collect();
         let dumped = hooks
@@ -252,6 +256,7 @@ fn commit_message(
     repo: &DumpRepo,
     branch: &str,
     dump: &Dump,
+    files: &DumpFiles,
 ) -> String {
     let info = PullInfo {
         url: context.instance_url(),
@@ -268,11 +273,10 @@ fn commit_message(
         environment: context.options.environment.clone(),
     };
     let summary = args.message.clone().unwrap_or_else(|| {
-        let before = repo.branch_source(branch).and_then(|source| {
-            let selection = context.selection();
-            Dump::read(&source, &context.layout(), &selection).ok()
-        });
-        let what = Summary::between(before.as_ref(), dump);
+        let what = match repo.branch_source(branch) {
+            Some(before) => Summary::since(&before, &context.layout(), dump, files),
+            None => Summary::between(None, dump),
+        };
         format!("pull {}: {what}", host_of(&info.url))
     });
     format!("{summary}\n\n{}\n", info.trailers())

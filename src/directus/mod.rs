@@ -334,18 +334,22 @@ impl Client {
             if offset == 0 {
                 request = request.query("meta", "filter_count");
             }
-            let body = self.body(&request).await?;
-            let Some(Value::Array(entries)) = body.get("data") else {
-                return Err(DirectusError::InvalidResponse {
-                    method: Method::GET,
-                    path: path.to_string(),
-                    detail: format!(
-                        "expected a list of items, got {}",
-                        snippet(&body.to_string())
-                    ),
-                });
+            let mut body = self.body(&request).await?;
+            let entries = match body.get_mut("data") {
+                Some(Value::Array(entries)) => std::mem::take(entries),
+                _ => {
+                    return Err(DirectusError::InvalidResponse {
+                        method: Method::GET,
+                        path: path.to_string(),
+                        detail: format!(
+                            "expected a list of items, got {}",
+                            snippet(&body.to_string())
+                        ),
+                    });
+                }
             };
-            items.extend(entries.iter().cloned());
+            let answered = entries.len();
+            items.extend(entries);
             if offset == 0 {
                 total = body.pointer("/meta/filter_count").and_then(Value::as_u64);
             }
@@ -353,18 +357,16 @@ impl Client {
             let size = match page {
                 Some(size) => size,
                 // A cap the server did not tell (no /server/info read): its first page.
-                None if total.is_some_and(|total| total > entries.len() as u64)
-                    && !entries.is_empty() =>
-                {
-                    page = Some(entries.len());
-                    entries.len()
+                None if total.is_some_and(|total| total > answered as u64) && answered > 0 => {
+                    page = Some(answered);
+                    answered
                 }
                 None => return Ok((items, total)),
             };
             offset += size;
             let more = match total {
                 Some(total) => (offset as u64) < total,
-                None => entries.len() >= size,
+                None => answered >= size,
             };
             if !more {
                 if offset > size {

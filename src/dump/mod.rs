@@ -9,6 +9,7 @@ mod source;
 mod summary;
 mod validate;
 
+use model::SPEC_FILES;
 pub use model::{Dump, Layout, Selection};
 pub use source::{DirSource, DumpSource};
 pub use summary::{Counts, Summary};
@@ -69,6 +70,26 @@ pub struct DumpFiles {
 }
 
 impl DumpFiles {
+    /// The text of the file at `path` (relative to the dump folder), when this writes one.
+    pub fn text(&self, path: &Path) -> Option<&str> {
+        let file = self.files.iter().find(|(p, _)| p == path);
+        let in_dir = || {
+            self.dirs.iter().find_map(|(dir, files)| {
+                let inner = path.strip_prefix(dir).ok()?;
+                files.iter().find(|(p, _)| p == inner)
+            })
+        };
+        file.or_else(in_dir).map(|(_, text)| text.as_str())
+    }
+
+    /// The files of the folder `dir` this replaces, relative to it.
+    pub fn dir(&self, dir: &Path) -> Option<&[(PathBuf, String)]> {
+        self.dirs
+            .iter()
+            .find(|(d, _)| d == dir)
+            .map(|(_, files)| files.as_slice())
+    }
+
     /// Writes into the dump folder `root` on disk, each file and folder atomically.
     pub fn write_to(&self, root: &Path) -> Result<(), DumpError> {
         // Every replaced folder is checked before the first write.

@@ -18,7 +18,7 @@ pub struct Layout {
     pub split: bool,
 }
 
-const SPEC_FILES: [&str; 3] = ["item.graphql", "system.graphql", "openapi.json"];
+pub(super) const SPEC_FILES: [&str; 3] = ["item.graphql", "system.graphql", "openapi.json"];
 
 impl Layout {
     pub fn collection_file(&self, name: &str) -> PathBuf {

@@ -10,6 +10,10 @@ pub trait DumpSource: Send + Sync {
     /// Every file below `dir`, recursively, relative to the root, in byte-wise order.
     /// A missing folder has no files.
     fn files_under(&self, dir: &Path) -> Result<Vec<PathBuf>, DumpError>;
+    /// Whether the file at `path` exists and holds exactly `bytes`.
+    fn holds(&self, path: &Path, bytes: &[u8]) -> Result<bool, DumpError> {
+        Ok(self.read(path)?.as_deref() == Some(bytes))
+    }
 }
 
 /// A dump in a folder of the file system (the working tree).

@@ -1,11 +1,12 @@
 //! What changed between two dumps, as a commit's summary line says it.
 
-use super::Dump;
+use super::{Dump, DumpFiles, DumpSource, Layout, SPEC_FILES, collections, snapshot};
 use crate::json::json_equal;
 use crate::snapshot::{PARTS, Snapshot};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt;
+use std::path::Path;
 
 /// Items to create, update and delete; the summary line `N to create, N to update, N to delete`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -45,10 +46,7 @@ impl Summary {
         let collections = new
             .collections
             .iter()
-            .map(|(spec, items)| {
-                let key = |item: &Value| item.get("_syncId")?.as_str().map(str::to_string);
-                (spec.name, count(old.items(spec.name), items, key))
-            })
+            .map(|(spec, items)| (spec.name, count(old.items(spec.name), items, sync_id_key)))
             .filter(|(_, counts)| counts.total() > 0)
             .collect();
         let schema = match &new.snapshot {
@@ -61,13 +59,71 @@ impl Summary {
             specs_changed: new.specs.is_some() && new.specs != old.specs,
         }
     }
+
+    /// What `new`, about to be written as `files`, changes against the dump `old` holds
+    /// (the branch a pull commits to). `old` is read one part at a time, and a file whose
+    /// bytes do not change is not parsed at all: a pull holds no second dump for its summary.
+    pub fn since(old: &dyn DumpSource, layout: &Layout, new: &Dump, files: &DumpFiles) -> Summary {
+        let unchanged = |path: &Path, text: Option<&str>| {
+            text.is_some_and(|text| old.holds(path, text.as_bytes()).unwrap_or(false))
+        };
+        let collections = new
+            .collections
+            .iter()
+            .filter_map(|(spec, items)| {
+                let path = layout.collection_file(spec.name);
+                if unchanged(&path, files.text(&path)) {
+                    return None;
+                }
+                let before = collections::read(old, &path).unwrap_or_default();
+                let counts = count(&before, items, sync_id_key);
+                (counts.total() > 0).then_some((spec.name, counts))
+            })
+            .collect();
+        let snapshot_unchanged = || {
+            let Some(written) = files.dir(&layout.snapshot) else {
+                return false;
+            };
+            let existing = old.files_under(&layout.snapshot).unwrap_or_default();
+            existing.len() == written.len()
+                && written
+                    .iter()
+                    .all(|(path, text)| unchanged(&layout.snapshot.join(path), Some(text.as_str())))
+        };
+        let schema = match &new.snapshot {
+            Some(snapshot) if !snapshot_unchanged() => {
+                let before = snapshot::read(old, &layout.snapshot, layout.split).ok();
+                schema_counts(before.as_ref(), snapshot)
+            }
+            _ => Vec::new(),
+        };
+        let specs_changed = new.specs.is_some()
+            && SPEC_FILES.iter().any(|name| {
+                let path = layout.specs.join(name);
+                !unchanged(&path, files.text(&path))
+            });
+        Summary {
+            collections,
+            schema,
+            specs_changed,
+        }
+    }
 }
 
-fn count(old: &[Value], new: &[Value], key: impl Fn(&Value) -> Option<String>) -> Counts {
-    let index = |items: &[Value]| -> HashMap<String, Value> {
+fn sync_id_key(item: &Value) -> Option<&str> {
+    item.get("_syncId")?.as_str()
+}
+
+/// Items of `new` not in `old`, in both but not equal, and in `old` only, by `key`.
+fn count<'a, K: Eq + std::hash::Hash>(
+    old: &'a [Value],
+    new: &'a [Value],
+    key: impl Fn(&'a Value) -> Option<K>,
+) -> Counts {
+    let index = |items: &'a [Value]| -> HashMap<K, &'a Value> {
         items
             .iter()
-            .filter_map(|item| Some((key(item)?, item.clone())))
+            .filter_map(|item| Some((key(item)?, item)))
             .collect()
     };
     let (old, new) = (index(old), index(new));
@@ -206,5 +262,47 @@ mod tests {
             Summary::between(None, &old).to_string(),
             "+2 roles, schema 1 field"
         );
+    }
+
+    /// `since` reads the old dump from its files, one part at a time: it must say what
+    /// `between` says of the whole dumps, split or not, and nothing for an unchanged dump.
+    #[test]
+    fn the_old_dump_read_from_its_files_gives_the_same_summary() {
+        let old = dump(
+            json!([{"_syncId": "a", "name": "A"}, {"_syncId": "b", "name": "B"}]),
+            json!([{"collection": "articles", "field": "body"}]),
+            json!([]),
+            "a",
+        );
+        let new = dump(
+            json!([{"_syncId": "a", "name": "A2"}, {"_syncId": "c", "name": "C"}]),
+            json!([{"collection": "articles", "field": "title"}]),
+            json!([{"collection": "articles", "field": "author"}]),
+            "b",
+        );
+        for split in [true, false] {
+            let layout = Layout {
+                collections: "collections".into(),
+                snapshot: "snapshot".into(),
+                specs: "specs".into(),
+                split,
+            };
+            let folder = tempfile::tempdir().unwrap();
+            let source = super::super::DirSource::new(folder.path());
+            for (before, after) in [(&old, &new), (&old, &old), (&new, &old)] {
+                before.files(&layout).write_to(folder.path()).unwrap();
+                let files = after.files(&layout);
+                assert_eq!(
+                    Summary::since(&source, &layout, after, &files),
+                    Summary::between(Some(before), after),
+                    "split: {split}"
+                );
+            }
+            old.files(&layout).write_to(folder.path()).unwrap();
+            assert_eq!(
+                Summary::since(&source, &layout, &old, &old.files(&layout)).to_string(),
+                ""
+            );
+        }
     }
 }

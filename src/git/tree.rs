@@ -5,11 +5,14 @@ use crate::dump::{DumpError, DumpFiles, DumpSource};
 use git2::{FileMode, ObjectType, Oid, Repository, Tree};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-/// A dump read from a commit's tree, held in memory (dumps are small), so that it can be
-/// used from any thread like a folder.
+/// A dump read from a commit's tree without a checkout. Each file is read from the object
+/// database when asked for, so that a run holds only the parts it reads; the repository is
+/// opened again behind a lock, so that the source can be used from any thread like a folder.
 pub struct GitTreeSource {
-    files: HashMap<PathBuf, Vec<u8>>,
+    files: HashMap<PathBuf, Oid>,
+    repo: Mutex<Repository>,
     label: String,
 }
 
@@ -63,11 +66,12 @@ impl GitTreeSource {
         })?;
         let mut entries = Vec::new();
         walk(repo, &dump, Path::new(""), &mut entries)?;
-        let mut files = HashMap::new();
-        for (path, oid, _) in entries {
-            files.insert(path, repo.find_blob(oid)?.content().to_vec());
-        }
-        Ok(GitTreeSource { files, label })
+        let files = entries
+            .into_iter()
+            .map(|(path, oid, _)| (path, oid))
+            .collect();
+        let repo = Mutex::new(Repository::open(repo.path())?);
+        Ok(GitTreeSource { files, repo, label })
     }
 }
 
@@ -77,7 +81,26 @@ impl DumpSource for GitTreeSource {
     }
 
     fn read(&self, path: &Path) -> Result<Option<Vec<u8>>, DumpError> {
-        Ok(self.files.get(&crate::dump::normalize(path)).cloned())
+        let Some(oid) = self.files.get(&crate::dump::normalize(path)) else {
+            return Ok(None);
+        };
+        let repo = self
+            .repo
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let blob = repo.find_blob(*oid).map_err(|e| DumpError::Read {
+            path: self.display(path),
+            source: std::io::Error::other(e.message().to_string()),
+        })?;
+        Ok(Some(blob.content().to_vec()))
+    }
+
+    /// Compares object ids: no blob is read.
+    fn holds(&self, path: &Path, bytes: &[u8]) -> Result<bool, DumpError> {
+        let Some(oid) = self.files.get(&crate::dump::normalize(path)) else {
+            return Ok(false);
+        };
+        Ok(Oid::hash_object(ObjectType::Blob, bytes).is_ok_and(|hashed| hashed == *oid))
     }
 
     fn files_under(&self, dir: &Path) -> Result<Vec<PathBuf>, DumpError> {

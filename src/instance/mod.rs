@@ -23,10 +23,10 @@ pub struct Instance {
 
 /// One live item in dump form, with its local id and whether the id map knows it.
 #[derive(Debug, Clone)]
-pub struct LiveItem {
+pub struct LiveItem<'a> {
     pub local_id: String,
     pub sync_id: Option<String>,
-    pub raw: Value,
+    pub raw: &'a Value,
 }
 
 impl Instance {
@@ -109,7 +109,7 @@ impl Instance {
     }
 
     /// The live items of a collection with their SyncIds (when tracked).
-    pub fn live_items(&self, spec: &CollectionSpec) -> Vec<LiveItem> {
+    pub fn live_items(&self, spec: &CollectionSpec) -> Vec<LiveItem<'_>> {
         self.items
             .get(spec.name)
             .map(|items| {
@@ -120,7 +120,7 @@ impl Instance {
                         Some(LiveItem {
                             sync_id: self.id_map.sync_id(spec.name, &local_id),
                             local_id,
-                            raw: raw.clone(),
+                            raw,
                         })
                     })
                     .collect()
@@ -130,6 +130,12 @@ impl Instance {
 }
 
 impl Instance {
+    /// The raw items of a collection, taken out of this state (pull turns them into the dump).
+    pub fn take_items(&mut self, spec: &CollectionSpec) -> Vec<Value> {
+        self.ids.take();
+        self.items.remove(spec.name).unwrap_or_default()
+    }
+
     /// How diff lines name the item `sync_id` of `collection` (a role's name), when its
     /// collection names items by a field.
     pub fn name_of(&self, collection: &str, sync_id: &str) -> Option<String> {

@@ -75,20 +75,20 @@ enum How {
 }
 
 /// The dump items of one collection matched with its live items.
-struct Matching {
-    live: Vec<LiveItem>,
+struct Matching<'a> {
+    live: Vec<LiveItem<'a>>,
     /// Per dump item (in dump order): its live item (index into `live`), or `None` (create).
     targets: Vec<Option<(usize, How)>>,
     /// Tracked live items no dump item stands for (indexes into `live`, in live order).
     deletes: Vec<usize>,
 }
 
-fn match_items(
+fn match_items<'a>(
     spec: &'static CollectionSpec,
     dump_items: &[Value],
-    instance: &Instance,
+    instance: &'a Instance,
     id_map: &IdMap,
-) -> Matching {
+) -> Matching<'a> {
     let live = instance.live_items(spec);
     let tracked: HashMap<&str, usize> = live
         .iter()
@@ -168,7 +168,7 @@ fn match_items(
 fn find_moves(
     spec: &CollectionSpec,
     dump_items: &[Value],
-    matching: &mut Matching,
+    matching: &mut Matching<'_>,
     instance: &Instance,
     id_map: &IdMap,
 ) {
@@ -245,7 +245,7 @@ fn identity_key(spec: &CollectionSpec, item: &Value) -> Option<String> {
 fn compare_collection(
     spec: &'static CollectionSpec,
     dump_items: &[Value],
-    matching: Matching,
+    matching: Matching<'_>,
     instance: &Instance,
     id_map: &IdMap,
     names: &dyn Fn(&str, &str) -> Option<String>,

@@ -12,9 +12,7 @@ mod openapi;
 pub use openapi::SERVER_URL;
 
 use crate::directus::{Client, DirectusError, Request};
-use crate::json::to_dump_string;
 use reqwest::Method;
-use serde_json::Value;
 
 /// The specs as the dump holds them: text, never compared item by item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,19 +25,20 @@ pub struct Specs {
 
 const ITEM_GRAPHQL: &str = "/server/specs/graphql";
 const SYSTEM_GRAPHQL: &str = "/server/specs/graphql/system";
+const OPENAPI: &str = "/server/specs/oas";
 
 impl Specs {
     pub async fn fetch(client: &Client) -> Result<Specs, DirectusError> {
         let (item_graphql, system_graphql, openapi) = tokio::try_join!(
             client.text(Request::new(Method::GET, ITEM_GRAPHQL)),
             client.text(Request::new(Method::GET, SYSTEM_GRAPHQL)),
-            client.get("/server/specs/oas"),
+            client.text(Request::new(Method::GET, OPENAPI)),
         )?;
         let hidden = crate::snapshot::hidden();
         Ok(Specs::from_served(
             &item_graphql,
             &system_graphql,
-            openapi,
+            &openapi,
             &hidden,
         ))
     }
@@ -49,14 +48,16 @@ impl Specs {
     pub fn from_served(
         item_graphql: &str,
         system_graphql: &str,
-        mut openapi: Value,
+        openapi: &str,
         hidden: &[&str],
     ) -> Specs {
-        openapi::normalize(&mut openapi, hidden);
         Specs {
             item_graphql: sdl(ITEM_GRAPHQL, item_graphql, hidden),
             system_graphql: sdl(SYSTEM_GRAPHQL, system_graphql, hidden),
-            openapi: to_dump_string(&openapi),
+            openapi: openapi::normalized(openapi, hidden).unwrap_or_else(|| {
+                tracing::warn!("{OPENAPI} did not read as JSON; it is saved as served");
+                openapi.to_string()
+            }),
         }
     }
 }
@@ -82,7 +83,7 @@ mod tests {
         let specs = Specs::from_served(
             "type Query {\n  b: Int\n  sync_id_map_by_id(id: ID!): sync_id_map\n  a: Int\n}",
             "type Query {\n",
-            json!({"servers": [{"url": "http://10.1.2.3:8055"}]}),
+            &json!({"servers": [{"url": "http://10.1.2.3:8055"}]}).to_string(),
             &["sync_id_map"],
         );
         assert_eq!(specs.item_graphql, "type Query {\n  a: Int\n  b: Int\n}");

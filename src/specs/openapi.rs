@@ -2,6 +2,9 @@
 //! the instance's URL, and with the parts Directus lists per collection or per column sorted.
 
 use crate::collections::collate;
+use crate::json::to_dump_string;
+use indexmap::IndexMap;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 
@@ -10,34 +13,123 @@ use std::collections::HashSet;
 /// reserved `.example` name, so that no tool reading the file reaches a real host.
 pub const SERVER_URL: &str = "http://directus.example";
 
-/// Rewrites `spec` (`GET /server/specs/oas`) in place; anything that is not an OpenAPI object
-/// is left as it is.
-pub fn normalize(spec: &mut Value, hidden: &[&str]) {
-    let Some(root) = spec.as_object_mut() else {
-        return;
+/// The spec Directus served (`GET /server/specs/oas`), normalised and in the dump's JSON
+/// format; `None` when it is not JSON. At scale the spec is the largest response of a pull
+/// (megabytes of text, ten times that as a tree): it is taken apart only at its top levels,
+/// and each path and schema is parsed, normalised and written on its own, so that no tree
+/// of the whole spec is ever held. Anything that is not an OpenAPI object is written as it is.
+pub fn normalized(served: &str, hidden: &[&str]) -> Option<String> {
+    let Ok(root) = serde_json::from_str::<Entries>(served) else {
+        return crate::json::parse(served)
+            .ok()
+            .map(|value| to_dump_string(&value));
     };
-    let tags = remove_tags(root, hidden);
-    if let Some(Value::Object(paths)) = root.get_mut("paths") {
-        paths.retain(|path, _| !hidden.iter().any(|c| is_items_path(path, c)));
-        sort(paths);
-    }
+    let mut tags = root.get("tags").and_then(|raw| parse(raw));
+    let hidden_tags = tags
+        .as_mut()
+        .map(|tags| remove_tags(tags, hidden))
+        .unwrap_or_default();
+    let components = root.get("components").and_then(|raw| entries(raw));
+    let schemas = components
+        .as_ref()
+        .and_then(|components| entries(components.get("schemas")?));
+    // The `$ref`s of the schemas removed, to drop wherever they appear.
     let mut removed = HashSet::new();
-    if let Some(Value::Object(schemas)) = root
-        .get_mut("components")
-        .and_then(|components| components.get_mut("schemas"))
-    {
-        schemas.retain(|name, schema| {
-            let gone = tags.contains(name) || is_hidden_collection(schema, hidden);
+    let kept_schemas = schemas.map(|schemas| {
+        let mut kept: Vec<(&str, &RawValue)> = Vec::new();
+        for (name, raw) in &schemas {
+            let gone = hidden_tags.contains(name)
+                || parse(raw).is_some_and(|schema| is_hidden_collection(&schema, hidden));
             if gone {
-                removed.insert(format!("#/components/schemas/{name}"));
+                removed.insert(format!("{SCHEMAS_REF}{name}"));
+            } else {
+                kept.push((name, raw));
             }
-            !gone
-        });
-        sort(schemas);
-        schemas.values_mut().for_each(sort_schema);
-    }
-    drop_refs(spec, &removed);
-    if let Some(Value::Array(servers)) = spec.get_mut("servers") {
+        }
+        kept.sort_by(|a, b| collate(a.0, b.0));
+        kept.into_iter()
+            .map(|(name, raw)| (name.to_string(), raw))
+            .collect::<Vec<_>>()
+    });
+
+    let mut out = String::with_capacity(served.len() * 2);
+    let value = |out: &mut String, raw: &RawValue, depth: usize| match parse(raw) {
+        Some(mut value) => {
+            drop_refs(&mut value, &removed);
+            write_at(out, &value, depth);
+        }
+        None => out.push_str(raw.get()),
+    };
+    let top: Vec<(&str, &RawValue)> = root.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    write_object(&mut out, 0, &top, |out, key, raw, depth| match key {
+        "tags" if tags.is_some() => write_at(out, tags.as_ref().expect("tags"), depth),
+        "servers" => match parse(raw) {
+            Some(mut servers) => {
+                replace_urls(&mut servers);
+                drop_refs(&mut servers, &removed);
+                write_at(out, &servers, depth);
+            }
+            None => out.push_str(raw.get()),
+        },
+        "paths" => match entries(raw) {
+            Some(paths) => {
+                let mut kept: Vec<(&str, &RawValue)> = paths
+                    .iter()
+                    .filter(|(path, _)| !hidden.iter().any(|c| is_items_path(path, c)))
+                    .map(|(path, raw)| (path.as_str(), *raw))
+                    .collect();
+                kept.sort_by(|a, b| collate(a.0, b.0));
+                write_object(out, depth, &kept, |out, _, raw, depth| {
+                    value(out, raw, depth)
+                });
+            }
+            None => value(out, raw, depth),
+        },
+        "components" => match (&components, &kept_schemas) {
+            (Some(components), Some(schemas)) => {
+                let inner: Vec<(&str, &RawValue)> =
+                    components.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+                write_object(out, depth, &inner, |out, key, raw, depth| match key {
+                    "schemas" => {
+                        let schemas: Vec<(&str, &RawValue)> =
+                            schemas.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+                        write_object(out, depth, &schemas, |out, _, raw, depth| {
+                            match parse(raw) {
+                                Some(mut schema) => {
+                                    sort_schema(&mut schema);
+                                    drop_refs(&mut schema, &removed);
+                                    write_at(out, &schema, depth);
+                                }
+                                None => out.push_str(raw.get()),
+                            }
+                        });
+                    }
+                    _ => value(out, raw, depth),
+                });
+            }
+            _ => value(out, raw, depth),
+        },
+        _ => value(out, raw, depth),
+    });
+    out.push('\n');
+    Some(out)
+}
+
+const SCHEMAS_REF: &str = "#/components/schemas/";
+
+/// An object's entries in their order, each value still text.
+type Entries<'a> = IndexMap<String, &'a RawValue>;
+
+fn entries(raw: &RawValue) -> Option<Entries<'_>> {
+    serde_json::from_str(raw.get()).ok()
+}
+
+fn parse(raw: &RawValue) -> Option<Value> {
+    crate::json::parse(raw.get()).ok()
+}
+
+fn replace_urls(servers: &mut Value) {
+    if let Value::Array(servers) = servers {
         for server in servers.iter_mut().filter_map(Value::as_object_mut) {
             if server.contains_key("url") {
                 server.insert("url".into(), SERVER_URL.into());
@@ -46,12 +138,55 @@ pub fn normalize(spec: &mut Value, hidden: &[&str]) {
     }
 }
 
+/// `value` as [`to_dump_string`] writes it, nested `depth` levels deep (no final newline).
+fn write_at(out: &mut String, value: &Value, depth: usize) {
+    let text = to_dump_string(value);
+    for (index, line) in text.trim_end_matches('\n').split('\n').enumerate() {
+        if index > 0 {
+            out.push('\n');
+            indent(out, depth);
+        }
+        out.push_str(line);
+    }
+}
+
+fn indent(out: &mut String, depth: usize) {
+    (0..depth).for_each(|_| out.push_str("  "));
+}
+
+/// An object as [`to_dump_string`] writes it at `depth`, each entry's value written by
+/// `value(out, key, raw, depth)`.
+fn write_object(
+    out: &mut String,
+    depth: usize,
+    entries: &[(&str, &RawValue)],
+    mut value: impl FnMut(&mut String, &str, &RawValue, usize),
+) {
+    if entries.is_empty() {
+        out.push_str("{}");
+        return;
+    }
+    out.push_str("{\n");
+    for (index, (key, raw)) in entries.iter().enumerate() {
+        indent(out, depth + 1);
+        write_at(out, &Value::String(key.to_string()), depth + 1);
+        out.push_str(": ");
+        value(out, key, raw, depth + 1);
+        if index + 1 < entries.len() {
+            out.push(',');
+        }
+        out.push('\n');
+    }
+    indent(out, depth);
+    out.push('}');
+}
+
 /// Drops the tags of hidden collections (`x-collection`) and sorts the others by name, since
 /// Directus lists them in the order of the instance's collections. Returns the dropped names,
 /// which are also the names of their schemas (`ItemsSyncIDMap`).
-fn remove_tags(root: &mut Map<String, Value>, hidden: &[&str]) -> HashSet<String> {
+fn remove_tags(tags: &mut Value, hidden: &[&str]) -> HashSet<String> {
     let mut removed = HashSet::new();
-    let Some(Value::Array(tags)) = root.get_mut("tags") else {
+    let Value::Array(tags) = tags else {
         return removed;
     };
     tags.retain(|tag| {
@@ -213,9 +348,11 @@ mod tests {
 
     #[test]
     fn hidden_collections_and_the_url_leave_no_trace() {
-        let mut spec = served();
-        normalize(&mut spec, &["sync_id_map", "directus_sync_id_map"]);
-        insta::assert_snapshot!(crate::json::to_dump_string(&spec), @r##"
+        let spec = normalized(
+            &served().to_string(),
+            &["sync_id_map", "directus_sync_id_map"],
+        );
+        insta::assert_snapshot!(spec.unwrap(), @r##"
         {
           "openapi": "3.0.1",
           "info": {
@@ -384,7 +521,7 @@ mod tests {
 
     #[test]
     fn the_order_of_creation_does_not_show() {
-        let mut one = served();
+        let one = served();
         let mut other = served();
         for key in ["paths", "tags"] {
             let reversed = match &other[key] {
@@ -405,19 +542,41 @@ mod tests {
                 .collect(),
         );
         other["servers"][0]["url"] = "https://prod.example.com/directus".into();
-        normalize(&mut one, &["sync_id_map"]);
-        normalize(&mut other, &["sync_id_map"]);
+        let one = normalized(&one.to_string(), &["sync_id_map"]).unwrap();
         assert_eq!(
-            crate::json::to_dump_string(&one),
-            crate::json::to_dump_string(&other)
+            one,
+            normalized(&other.to_string(), &["sync_id_map"]).unwrap()
+        );
+    }
+
+    /// Written piece by piece, the spec has the bytes `to_dump_string` gives the whole tree,
+    /// and a normalised spec stays as it is.
+    #[test]
+    fn the_pieces_are_written_as_the_whole_would_be() {
+        let mut spec = served();
+        spec["paths"]["/items/articles"]["get"]["x-\"quoted\" é"] =
+            json!([[], {}, [1.5, -0.0, 1e21]]);
+        spec["components"]["responses"] = json!({});
+        spec["x-empty"] = json!({});
+        let once = normalized(&spec.to_string(), &["sync_id_map"]).unwrap();
+        let tree = crate::json::parse(&once).unwrap();
+        assert_eq!(once, to_dump_string(&tree));
+        assert_eq!(
+            normalized(&tree.to_string(), &["sync_id_map"]).unwrap(),
+            once
+        );
+        let empty = json!({"paths": {}, "components": {"schemas": {}}});
+        assert_eq!(
+            normalized(&empty.to_string(), &[]).unwrap(),
+            to_dump_string(&empty)
         );
     }
 
     #[test]
     fn anything_else_is_left_alone() {
-        let mut text = json!("not a spec");
-        normalize(&mut text, &["sync_id_map"]);
-        assert_eq!(text, json!("not a spec"));
+        let text = normalized("\"not a spec\"", &["sync_id_map"]);
+        assert_eq!(text.as_deref(), Some("\"not a spec\"\n"));
+        assert_eq!(normalized("<html>", &["sync_id_map"]), None);
         assert!(is_items_path("/items/sync_id_map/{id}", "sync_id_map"));
         assert!(!is_items_path("/items/sync_id_map_notes", "sync_id_map"));
         assert!(!is_items_path("/utils/sync_id_map", "sync_id_map"));
