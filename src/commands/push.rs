@@ -489,7 +489,7 @@ fn untracked_lines(context: &Context, drift: &Comparison, live: &Comparison) -> 
         }
         for item in instance.live_items(spec) {
             if item.sync_id.is_none() && !adopted(&item.local_id) {
-                let dumped = spec.to_dump(&item.raw, "", &instance.id_map);
+                let dumped = spec.to_dump(item.raw, "", &instance.id_map);
                 lines.push(format!(
                     "+ {} {}: created on the instance",
                     spec.name,

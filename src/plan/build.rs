@@ -101,7 +101,7 @@ fn match_items<'a>(
     // Untracked items are also taken over by a unique identity (a role's name): a push killed
     // between forgetting a moved SyncId and recording the new one left the item untracked.
     let untracked_identity = |index: usize| {
-        let item = spec.to_dump(&live[index].raw, "", id_map);
+        let item = spec.to_dump(live[index].raw, "", id_map);
         identity_key(spec, &item)
     };
     let untracked_keys: Vec<(usize, Option<String>)> = untracked
@@ -194,7 +194,7 @@ fn find_moves(
     let live_keys: HashMap<usize, String> = (0..matching.live.len())
         .filter_map(|index| {
             let live = &matching.live[index];
-            let item = spec.to_dump(&live.raw, live.sync_id.as_deref()?, id_map);
+            let item = spec.to_dump(live.raw, live.sync_id.as_deref()?, id_map);
             Some((index, identity_key(spec, &item)?))
         })
         .collect();
@@ -268,7 +268,7 @@ fn compare_collection(
         let action = match target {
             Some((index, how)) => {
                 let live = &live[index];
-                let live_item = spec.to_dump(&live.raw, &sync_id, id_map);
+                let live_item = spec.to_dump(live.raw, &sync_id, id_map);
                 let changes = field_changes(item, &live_item);
                 if changes.is_empty() && how == How::Tracked {
                     continue;
@@ -300,7 +300,7 @@ fn compare_collection(
     for index in deletes {
         let live = &live[index];
         let sync_id = live.sync_id.clone().unwrap_or_default();
-        let item = spec.to_dump(&live.raw, &sync_id, id_map);
+        let item = spec.to_dump(live.raw, &sync_id, id_map);
         items.push(ItemChange {
             label: spec.label(&item, names),
             details: Vec::new(),
@@ -351,7 +351,7 @@ fn same_natural_key(
         NaturalKey::Id => live.local_id == sync_id,
         NaturalKey::Singleton => true,
         NaturalKey::Fields(fields) => {
-            let live_item = spec.to_dump(&live.raw, sync_id, id_map);
+            let live_item = spec.to_dump(live.raw, sync_id, id_map);
             fields.iter().all(|field| {
                 json_equal(
                     item.get(*field).unwrap_or(&Value::Null),
