@@ -41,7 +41,10 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
     let wrote = comparison.plan.has_writes();
     let totals = match wrote {
         true => {
-            let write = write(context, args, repo.as_ref(), &dump, &target, comparison);
+            // Only what was shown is kept: the plan is computed again under the lock.
+            let shown = Shown::of(&comparison.plan);
+            drop(comparison);
+            let write = write(context, args, repo.as_ref(), &dump, &target, shown);
             target
                 .locked("push", context.options.lock_wait, write)
                 .await?
@@ -71,7 +74,7 @@ async fn check(
     if let Some(repo) = repo
         && !args.force
     {
-        check_drift(context, repo, target, comparison).await?;
+        check_drift(context, args, repo, target, comparison).await?;
     }
     Ok(())
 }
@@ -86,11 +89,11 @@ async fn write(
     repo: Option<&DumpRepo>,
     dump: &Dump,
     target: &Target,
-    shown: Comparison,
+    shown: Shown,
 ) -> Result<Totals, CommandError> {
     target.clear_cache().await?;
     let comparison = target.compare(dump, args.force).await?;
-    if comparison.plan.render_text(false) != shown.plan.render_text(false) {
+    if comparison.plan.render_text(false) != shown.text {
         if !comparison.plan.has_writes() {
             tracing::info!(
                 "another run made these changes meanwhile: the instance already matches the dump"
@@ -100,11 +103,26 @@ async fn write(
         tracing::warn!("the instance changed since the plan above was computed; it now is:");
         ui::print(&comparison.plan.render_text(ui::color()))?;
         check(context, args, repo, target, &comparison).await?;
-        consent_again(context, &shown.plan, &comparison.plan)?;
+        consent_again(context, &shown, &comparison.plan)?;
     }
     let totals = comparison.plan.totals();
     converge(context, args, dump, target, comparison).await?;
     Ok(totals)
+}
+
+/// What the user saw of a plan, and agreed to: its text and the losses it names.
+struct Shown {
+    text: String,
+    data_loss: Vec<String>,
+}
+
+impl Shown {
+    fn of(plan: &Plan) -> Shown {
+        Shown {
+            text: plan.render_text(false),
+            data_loss: plan.data_loss.iter().map(|l| l.describe()).collect(),
+        }
+    }
 }
 
 /// Deleting what git cannot give back needs `--allow-data-loss`, or a yes at a prompt when
@@ -130,16 +148,15 @@ fn consent_to_data_loss(context: &Context, plan: &Plan) -> Result<(), CommandErr
 /// For a plan computed again under the lock: the losses agreed to before need no new consent;
 /// any other stops the push. Never a question at a prompt while the lock is held: the run
 /// cannot renew its lock while it waits for the answer.
-fn consent_again(context: &Context, shown: &Plan, fresh: &Plan) -> Result<(), CommandError> {
+fn consent_again(context: &Context, shown: &Shown, fresh: &Plan) -> Result<(), CommandError> {
     if context.options.allow_data_loss {
         return Ok(());
     }
-    let agreed: Vec<String> = shown.data_loss.iter().map(|l| l.describe()).collect();
     let new: Vec<String> = fresh
         .data_loss
         .iter()
         .map(|l| l.describe())
-        .filter(|loss| !agreed.contains(loss))
+        .filter(|loss| !shown.data_loss.contains(loss))
         .collect();
     match new.is_empty() {
         true => Ok(()),
@@ -309,8 +326,13 @@ async fn record(
         tracing::debug!("no commit to record the push on");
         return Ok(());
     };
+    // Files as committed are the dump as committed: only edited files need a second dump.
+    let edited = repo
+        .uncommitted_dump_files()
+        .map_or(true, |files| !files.is_empty());
     let uncommitted = match (&args.revision, repo.source("HEAD")) {
         (Some(_), _) => false,
+        (None, Ok(_)) if !edited => false,
         (None, Ok(head)) => context
             .load_dump(&head)
             .await
@@ -412,6 +434,7 @@ fn record_on_branch(
 /// push would silently undo those changes.
 async fn check_drift(
     context: &Context,
+    args: &Args,
     repo: &DumpRepo,
     target: &Target,
     live: &Comparison,
@@ -425,18 +448,28 @@ async fn check_drift(
         tracing::debug!("the last push to {url} came from uncommitted files: drift not checked");
         return Ok(());
     }
-    let Some(recorded) = recorded_dump(context, repo, &last.commit).await else {
-        return Ok(());
-    };
-    let drift = match target.compare(&recorded, false).await {
-        Ok(drift) => drift,
-        Err(error) => {
-            tracing::debug!("drift not checked: {}", error.message());
-            return Ok(());
-        }
-    };
-    let mut lines = drift_lines(&drift.plan);
-    lines.extend(untracked_lines(context, &drift, live));
+    // The dump last recorded is often the one pushed (a push of what was just pulled): its
+    // comparison with the instance is the one made already.
+    let computed;
+    let drift =
+        match pushed_tree(repo, args).is_some_and(|t| repo.dump_tree(&last.commit) == Some(t)) {
+            true => &live.plan,
+            false => {
+                let Some(recorded) = recorded_dump(context, repo, &last.commit).await else {
+                    return Ok(());
+                };
+                computed = match target.compare_with(&recorded, false, &live.instance).await {
+                    Ok(drift) => drift,
+                    Err(error) => {
+                        tracing::debug!("drift not checked: {}", error.message());
+                        return Ok(());
+                    }
+                };
+                &computed
+            }
+        };
+    let mut lines = drift_lines(drift);
+    lines.extend(untracked_lines(context, drift, live));
     if lines.is_empty() {
         return Ok(());
     }
@@ -451,6 +484,20 @@ async fn check_drift(
         lines.join("\n  ")
     ))
     .hint("pull those changes first (and merge them), or push with --force to overwrite them"))
+}
+
+/// The tree of the dump folder pushed, when it is a commit's: `REF`, or HEAD when the files
+/// are as committed.
+fn pushed_tree(repo: &DumpRepo, args: &Args) -> Option<git2::Oid> {
+    match &args.revision {
+        Some(revision) => repo.dump_tree(revision),
+        None => {
+            let edited = repo
+                .uncommitted_dump_files()
+                .map_or(true, |f| !f.is_empty());
+            (!edited).then(|| repo.dump_tree("HEAD")).flatten()
+        }
+    }
 }
 
 async fn recorded_dump(context: &Context, repo: &DumpRepo, commit: &str) -> Option<Dump> {
@@ -469,10 +516,10 @@ async fn recorded_dump(context: &Context, repo: &DumpRepo, commit: &str) -> Opti
 }
 
 /// Items created on the instance that no SyncId tracks yet.
-fn untracked_lines(context: &Context, drift: &Comparison, live: &Comparison) -> Vec<String> {
+fn untracked_lines(context: &Context, drift: &Plan, live: &Comparison) -> Vec<String> {
     let instance = &live.instance;
     let adopted = |local: &str| {
-        drift.plan.collections.iter().any(|c| {
+        drift.collections.iter().any(|c| {
             c.items.iter().any(
                 |i| matches!(&i.action, Action::Update { local_id, adopt: true, .. } if local_id == local),
             )

@@ -9,6 +9,7 @@ use crate::dump::Dump;
 use crate::idmap::{IdMapMode, IdMapOwner, IdMapStore};
 use crate::instance::Instance;
 use crate::plan::{FieldTypes, Plan, build_collections};
+use crate::snapshot::SchemaComparison;
 use reqwest::Method;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -150,14 +151,43 @@ impl Target {
     /// fresh read of the instance.
     pub async fn compare(&self, dump: &Dump, force: bool) -> Result<Comparison, CommandError> {
         let specs: Vec<_> = dump.collections.iter().map(|(spec, _)| *spec).collect();
-        let schema = async {
-            match &dump.snapshot {
-                Some(snapshot) => snapshot.diff(&self.client, force).await,
-                None => Ok(Default::default()),
-            }
-        };
-        let (schema, instance) = tokio::try_join!(schema, self.read(&specs))?;
-        let (collections, unresolved) = build_collections(&specs, dump, &instance);
+        let (schema, instance) =
+            tokio::try_join!(self.schema_diff(dump, force), self.read(&specs))?;
+        let plan = self.plan(dump, schema, &instance).await?;
+        Ok(Comparison { plan, instance })
+    }
+
+    /// What a push of `dump` would change on the `instance` already read (a dump compared
+    /// with the state another comparison read).
+    pub async fn compare_with(
+        &self,
+        dump: &Dump,
+        force: bool,
+        instance: &Instance,
+    ) -> Result<Plan, CommandError> {
+        let schema = self.schema_diff(dump, force).await?;
+        self.plan(dump, schema, instance).await
+    }
+
+    async fn schema_diff(
+        &self,
+        dump: &Dump,
+        force: bool,
+    ) -> Result<SchemaComparison, DirectusError> {
+        match &dump.snapshot {
+            Some(snapshot) => snapshot.diff(&self.client, force).await,
+            None => Ok(Default::default()),
+        }
+    }
+
+    async fn plan(
+        &self,
+        dump: &Dump,
+        schema: SchemaComparison,
+        instance: &Instance,
+    ) -> Result<Plan, CommandError> {
+        let specs: Vec<_> = dump.collections.iter().map(|(spec, _)| *spec).collect();
+        let (collections, unresolved) = build_collections(&specs, dump, instance);
         let types = self.field_types(&collections).await?;
         let invalid = crate::plan::check_values(&collections, &types);
         let mut plan = Plan {
@@ -169,8 +199,8 @@ impl Target {
             data_loss: Vec::new(),
         };
         plan.data_loss = crate::plan::loss::assess(&self.client, &plan).await?;
-        plan.left_out.extend(never_deleted(dump, &instance));
-        Ok(Comparison { plan, instance })
+        plan.left_out.extend(never_deleted(dump, instance));
+        Ok(plan)
     }
 }
 

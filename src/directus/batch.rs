@@ -20,12 +20,12 @@ const BATCH_ITEMS: usize = 100;
 const BATCH_BYTES: usize = 512 * 1024;
 
 /// Splits `values` into chunks of at most `max_items` items and [`BATCH_BYTES`] bytes.
-fn chunks_of(values: &[Value], max_items: usize) -> Vec<Vec<Value>> {
+fn chunks_of(values: Vec<Value>, max_items: usize) -> Vec<Vec<Value>> {
     let max_items = max_items.max(1);
     let mut out: Vec<Vec<Value>> = Vec::new();
     let mut size = 0;
     for value in values {
-        let bytes = value.to_string().len();
+        let bytes = serialized_len(&value);
         let full = out
             .last()
             .is_none_or(|last| last.len() >= max_items || size + bytes > BATCH_BYTES);
@@ -34,11 +34,26 @@ fn chunks_of(values: &[Value], max_items: usize) -> Vec<Vec<Value>> {
             size = 0;
         }
         size += bytes;
-        out.last_mut()
-            .expect("a chunk was pushed")
-            .push(value.clone());
+        out.last_mut().expect("a chunk was pushed").push(value);
     }
     out
+}
+
+/// The length of `value` as JSON, counted without building the text.
+fn serialized_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).expect("counting cannot fail");
+    count.0
 }
 
 impl Client {
@@ -63,7 +78,7 @@ impl Client {
     }
 
     /// [`chunks`] for this server: at most [`batch_size`](Self::batch_size) items each.
-    pub fn chunks(&self, values: &[Value]) -> Vec<Vec<Value>> {
+    pub fn chunks(&self, values: Vec<Value>) -> Vec<Vec<Value>> {
         chunks_of(values, self.batch_size())
     }
 
@@ -720,18 +735,25 @@ mod tests {
     fn chunks_respect_the_learned_batch_limit() {
         let values: Vec<Value> = (0..250).map(|i| json!({"id": i})).collect();
         let sizes = |chunks: Vec<Vec<Value>>| chunks.iter().map(Vec::len).collect::<Vec<_>>();
-        assert_eq!(sizes(chunks_of(&values, BATCH_ITEMS)), [100, 100, 50]);
+        assert_eq!(
+            sizes(chunks_of(values.clone(), BATCH_ITEMS)),
+            [100, 100, 50]
+        );
         let client =
             Client::new("http://127.0.0.1:1", Credentials::Token(Secret::new("t"))).unwrap();
         assert_eq!(client.batch_limit(), None);
-        assert_eq!(sizes(client.chunks(&values)), [100, 100, 50]);
+        assert_eq!(sizes(client.chunks(values.clone())), [100, 100, 50]);
         client.learn_batch_limit(120, "MAX_BATCH_MUTATION");
         assert_eq!(client.batch_size(), 100, "never above BATCH_ITEMS");
         client.learn_batch_limit(10, "MAX_BATCH_MUTATION");
         client.learn_batch_limit(40, "MAX_BATCH_MUTATION");
         assert_eq!(client.batch_limit(), Some(10), "the smallest limit wins");
-        assert_eq!(sizes(client.chunks(&values[..25])), [10, 10, 5]);
-        assert_eq!(chunks_of(&values[..2], 0).len(), 2, "never empty chunks");
+        assert_eq!(sizes(client.chunks(values[..25].to_vec())), [10, 10, 5]);
+        assert_eq!(
+            chunks_of(values[..2].to_vec(), 0).len(),
+            2,
+            "never empty chunks"
+        );
     }
 
     #[tokio::test]

@@ -275,7 +275,7 @@ impl Client {
         if text.trim().is_empty() {
             return Ok(Value::Null);
         }
-        serde_json::from_str(&text).map_err(|e| DirectusError::InvalidResponse {
+        crate::json::parse_answer(&text).map_err(|e| DirectusError::InvalidResponse {
             method,
             path,
             detail: format!("not JSON ({e}): {}", snippet(&text)),

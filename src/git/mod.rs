@@ -202,6 +202,15 @@ impl DumpRepo {
         GitTreeSource::load(&self.repo, &commit.tree()?, &self.dump_path, rev, label)
     }
 
+    /// The id of the dump folder's tree at `rev`: two revisions with one id hold one dump.
+    pub fn dump_tree(&self, rev: &str) -> Option<Oid> {
+        let tree = self.commit(rev).ok()?.tree().ok()?;
+        tree::subtree(&self.repo, &tree, &self.dump_path)
+            .ok()
+            .flatten()
+            .map(|t| t.id())
+    }
+
     /// Files under the dump folder that differ from HEAD (modified, staged, new or deleted):
     /// a pull into the work tree would overwrite them.
     pub fn uncommitted_dump_files(&self) -> Result<Vec<String>, GitError> {

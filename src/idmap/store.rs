@@ -268,7 +268,7 @@ impl IdMapStore {
                     })
                     .collect();
                 let path = format!("/items/{STORE_COLLECTION}");
-                for chunk in client.chunks(&values) {
+                for chunk in client.chunks(values) {
                     let body = Value::Array(chunk);
                     client
                         .json(
@@ -376,7 +376,8 @@ async fn add_keys(client: &Client) -> Result<(), DirectusError> {
     let mut items = client.list(&path, fields).await?;
     items.sort_by_key(|item| std::cmp::Reverse(item.get("id").and_then(Value::as_i64)));
     let (updates, repeated) = keys_of(&items, &path)?;
-    for chunk in client.chunks(&updates) {
+    let given = updates.len();
+    for chunk in client.chunks(updates) {
         let body = Value::Array(chunk);
         client
             .json(
@@ -388,7 +389,7 @@ async fn add_keys(client: &Client) -> Result<(), DirectusError> {
     }
     tracing::info!(
         "gave the {} rows of {STORE_COLLECTION} unique keys ({SYNC_KEY}, {LOCAL_KEY})",
-        updates.len()
+        given
     );
     if repeated > 0 {
         tracing::warn!(

@@ -418,7 +418,7 @@ impl Executor<'_> {
         step: &str,
     ) -> Result<Vec<String>, ApplyError> {
         let mut created_ids: Vec<String> = Vec::new();
-        for chunk in self.client.chunks(&payloads) {
+        for chunk in self.client.chunks(payloads) {
             let count = chunk.len();
             let body = Value::Array(chunk);
             let saved = self
@@ -569,7 +569,7 @@ impl Executor<'_> {
             }
             return Ok(());
         }
-        for chunk in self.client.chunks(&payloads) {
+        for chunk in self.client.chunks(payloads) {
             let body = Value::Array(chunk);
             self.client
                 .json(
