@@ -188,12 +188,14 @@ impl Context {
         Ok(target)
     }
 
-    /// The closing line: how long the command took and how many requests it sent.
+    /// The closing line: how long the command took, how many requests it sent, and how much
+    /// of the time went to waiting for their answers (the rest is the tool's own part).
     pub fn finish(&self, target: &Target) {
         tracing::info!(
-            "done in {:.2} s ({} requests to Directus)",
+            "done in {:.2} s ({} requests to Directus, {:.2} s waiting for it)",
             self.started.elapsed().as_secs_f64(),
-            target.client.request_count()
+            target.client.request_count(),
+            target.client.waiting().as_secs_f64()
         );
     }
 

@@ -238,8 +238,10 @@ async fn converge(
         }
         tracing::info!("applied: {applied}");
         total += applied;
+        let started = std::time::Instant::now();
         target.clear_cache().await?;
         let after = target.compare(dump, args.force).await?;
+        tracing::info!("read back in {:.2} s", started.elapsed().as_secs_f64());
         if after.plan.is_empty() {
             return Ok(());
         }

@@ -82,6 +82,16 @@ impl Client {
         chunks_of(values, self.batch_size())
     }
 
+    /// [`chunks`](Self::chunks) of small rows (the id map's): up to `max_items` each, within
+    /// the server's limits. Directus' time per item is what it is, but each request costs a
+    /// transaction and a read-back on top: fewer requests, a faster first pull.
+    pub fn chunks_of_rows(&self, values: Vec<Value>, max_items: usize) -> Vec<Vec<Value>> {
+        let limit = max_items
+            .min(self.batch_limit.load(Ordering::Relaxed))
+            .min(self.page_limit.load(Ordering::Relaxed));
+        chunks_of(values, limit)
+    }
+
     /// Remembers, for the rest of the run, how many items one request may carry, from the
     /// refusal that told (`MAX_BATCH_MUTATION`, or a body over `MAX_PAYLOAD_SIZE`).
     pub(super) fn learn_batch_limit(&self, limit: usize, setting: &str) {

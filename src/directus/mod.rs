@@ -12,6 +12,7 @@ mod error;
 #[cfg(test)]
 mod fake;
 mod retry;
+mod waiting;
 
 pub use auth::Credentials;
 pub use batch::query_param;
@@ -86,6 +87,7 @@ pub struct Client {
     credentials: Credentials,
     session: Mutex<Session>,
     requests: AtomicUsize,
+    waiting: waiting::Waiting,
     in_flight: Semaphore,
     /// The most items one mutation may change (`MAX_BATCH_MUTATION`), learned from the first
     /// batch the server refused; [`NO_BATCH_LIMIT`] until then.
@@ -209,6 +211,7 @@ impl Client {
             credentials,
             session: Mutex::new(Session::default()),
             requests: AtomicUsize::new(0),
+            waiting: Default::default(),
             in_flight: Semaphore::new(MAX_CONCURRENT_REQUESTS),
             batch_limit: AtomicUsize::new(NO_BATCH_LIMIT),
             page_limit: AtomicUsize::new(NO_PAGE_LIMIT),
@@ -223,6 +226,11 @@ impl Client {
     /// HTTP requests sent so far, retries and logins included.
     pub fn request_count(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// How long the run waited for Directus so far (concurrent requests counted once).
+    pub fn waiting(&self) -> std::time::Duration {
+        self.waiting.total()
     }
 
     /// Sends a request and returns the `data` member of Directus' answer (or the whole body
@@ -267,11 +275,14 @@ impl Client {
     /// Sends a request and returns the whole JSON body (`Null` for an empty one).
     async fn body(&self, request: &Request<'_>) -> Result<Value> {
         let (method, path) = (request.method.clone(), request.path.to_string());
-        let response = self.send(request).await?;
-        if response.status() == StatusCode::NO_CONTENT {
-            return Ok(Value::Null);
-        }
-        let text = read_body(&method, &path, response).await?;
+        let text = {
+            let _waiting = self.waiting.enter();
+            let response = self.send(request).await?;
+            if response.status() == StatusCode::NO_CONTENT {
+                return Ok(Value::Null);
+            }
+            read_body(&method, &path, response).await?
+        };
         if text.trim().is_empty() {
             return Ok(Value::Null);
         }
@@ -382,6 +393,7 @@ impl Client {
     /// Sends a request and returns the body as text (GraphQL specs).
     pub async fn text(&self, request: Request<'_>) -> Result<String> {
         let (method, path) = (request.method.clone(), request.path.to_string());
+        let _waiting = self.waiting.enter();
         let response = self.send(&request).await?;
         read_body(&method, &path, response).await
     }

@@ -15,6 +15,7 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::time::{Duration, Instant};
 
 /// What a push has done so far.
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
@@ -90,6 +91,40 @@ struct Executor<'a> {
     progress: &'a dyn super::Progress,
     /// Items deleted early to free a unique link's target: `(collection, local id)`.
     deleted: HashSet<(&'static str, String)>,
+    timings: Timings,
+}
+
+/// Where the time of an apply went: per part (the schema, each collection's writes), and the
+/// id-map writes among them. Logged when the apply ends, so that a slow push says why.
+#[derive(Default)]
+struct Timings {
+    parts: Vec<(&'static str, Duration)>,
+    id_map: Duration,
+}
+
+impl Timings {
+    fn add(&mut self, part: &'static str, took: Duration) {
+        match self.parts.iter_mut().find(|(p, _)| *p == part) {
+            Some((_, total)) => *total += took,
+            None => self.parts.push((part, took)),
+        }
+    }
+}
+
+impl fmt::Display for Timings {
+    /// `schema 20.10 s, permissions 50.20 s (id-map writes 10.10 s)`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .parts
+            .iter()
+            .map(|(part, took)| format!("{part} {:.2} s", took.as_secs_f64()))
+            .collect();
+        write!(f, "{}", parts.join(", "))?;
+        if !self.id_map.is_zero() {
+            write!(f, " (id-map writes {:.2} s)", self.id_map.as_secs_f64())?;
+        }
+        Ok(())
+    }
 }
 
 impl Plan {
@@ -117,8 +152,15 @@ impl Plan {
             applied: Applied::default(),
             progress,
             deleted: HashSet::new(),
+            timings: Timings::default(),
         };
+        let started = Instant::now();
         executor.run(self).await?;
+        tracing::info!(
+            "applied in {:.2} s: {}",
+            started.elapsed().as_secs_f64(),
+            executor.timings
+        );
         Ok(executor.applied)
     }
 }
@@ -136,10 +178,12 @@ impl Executor<'_> {
     async fn run(&mut self, plan: &Plan) -> Result<(), ApplyError> {
         if let Some(schema) = &plan.schema {
             self.progress.stage("schema");
+            let started = Instant::now();
             schema
                 .apply(self.client)
                 .await
                 .map_err(self.fail(schema_step(schema)))?;
+            self.timings.add("schema", started.elapsed());
             self.applied.schema = schema.changes().len();
             self.progress.advance(1);
             tracing::info!("schema: applied {} changes", self.applied.schema);
@@ -177,6 +221,7 @@ impl Executor<'_> {
                 continue;
             }
             self.progress.stage(changes.spec.name);
+            let started = Instant::now();
             let links = self.link_schedule(changes);
             let step = format!(
                 "{}: deleting items whose links others take",
@@ -186,29 +231,36 @@ impl Executor<'_> {
                 .await?;
             let mut pending = self.create(changes, &links.defer).await?;
             pending.extend(self.update(changes, &links).await?);
+            self.timings.add(changes.spec.name, started.elapsed());
             follow_ups.push((changes.spec, pending));
         }
         for (spec, pending) in follow_ups {
+            let started = Instant::now();
             self.finish_follow_ups(spec, pending).await?;
+            self.timings.add(spec.name, started.elapsed());
         }
         for changes in plan.collections.iter().rev() {
+            let started = Instant::now();
             self.delete(changes).await?;
+            if changes.counts().delete > 0 {
+                self.timings.add(changes.spec.name, started.elapsed());
+            }
         }
         Ok(())
     }
 
     async fn insert_rows(&mut self, rows: Vec<IdMapRow>, step: &str) -> Result<(), ApplyError> {
-        self.ids
-            .record(self.client, rows)
-            .await
-            .map_err(self.fail(step))
+        let started = Instant::now();
+        let written = self.ids.record(self.client, rows).await;
+        self.timings.id_map += started.elapsed();
+        written.map_err(self.fail(step))
     }
 
     async fn remove_rows(&mut self, rows: &[IdMapRow], step: &str) -> Result<(), ApplyError> {
-        self.ids
-            .forget(self.client, rows)
-            .await
-            .map_err(self.fail(step))
+        let started = Instant::now();
+        let removed = self.ids.forget(self.client, rows).await;
+        self.timings.id_map += started.elapsed();
+        removed.map_err(self.fail(step))
     }
 
     /// Items the dump names by a new SyncId keep their local id: the old row goes, the new
