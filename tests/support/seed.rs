@@ -249,3 +249,500 @@ pub fn roles_with_permissions(instance: &DirectusInstance, roles: usize, collect
         instance.post("/permissions", &Value::Array(batch.to_vec()));
     }
 }
+
+/// POSTs `items` to `path` in arrays of at most 100 (Directus answers each whole with its
+/// default QUERY_LIMIT_DEFAULT); items later in `items` may point at earlier ones.
+#[track_caller]
+fn post_batches(instance: &DirectusInstance, path: &str, items: &[Value]) {
+    for batch in items.chunks(100) {
+        instance.post(path, &Value::Array(batch.to_vec()));
+    }
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// What [`mixed`] made, per 1× (`size` 1); everything scales linearly with `size`.
+pub const MIXED_COLLECTIONS: usize = 40;
+pub const MIXED_ROLES: usize = 10;
+/// Collections each role has the four CRUD permissions on (all of them at 1×).
+pub const MIXED_COLLECTIONS_PER_ROLE: usize = 40;
+pub const MIXED_FLOWS: usize = 40;
+pub const MIXED_CHAIN: usize = 5;
+pub const MIXED_DASHBOARDS: usize = 10;
+pub const MIXED_PANELS: usize = 10;
+pub const MIXED_FOLDERS: usize = 20;
+pub const MIXED_TRANSLATION_KEYS: usize = 400;
+pub const MIXED_LANGUAGES: [&str; 3] = ["en-US", "fr-FR", "de-DE"];
+
+/// A realistic mix of configuration, scaled linearly by `size` (1: about 3,400 items in the
+/// ten tracked collections, 40 collections, 600 fields; 4: 13,600 items, 160 collections,
+/// 2,400 fields):
+/// - 40 custom collections `mixed_000`… with 15 typed fields each (integer or uuid primary
+///   key, string, unique string, text, integer, decimal, float, boolean, dateTime, timestamp,
+///   json, uuid, a status dropdown, a many-to-one to `directus_users` and one to the
+///   previous collection, whose primary key type it follows), every tenth of those
+///   many-to-ones with its one-to-many alias on the other side;
+/// - 10 roles, each with create / read / update / delete on 40 collections (fields, filters,
+///   validation and presets varying), plus 20 public read permissions: 1,620 permissions;
+/// - 40 flows (manual, event, webhook, schedule and operation triggers), each with a chain of
+///   5 operations linked by `resolve`, every fifth chain ending in a `trigger` of the next
+///   flow: 200 operations;
+/// - 10 dashboards × 10 panels; 20 folders three levels deep; 200 presets (a default per
+///   collection, role presets, role and global bookmarks); 1,200 translations (400 keys × 3
+///   languages); settings pointing at a role and a folder.
+///
+/// Built in few requests: a collection with its fields in one POST, items in arrays of 100,
+/// ids chosen here (so no answer has to be matched back to what was sent). Returns the
+/// collections' names.
+pub fn mixed(instance: &DirectusInstance, size: usize) -> Vec<String> {
+    assert!(size >= 1, "mixed: size must be at least 1");
+    let collections = mixed_collections(instance, MIXED_COLLECTIONS * size);
+    let roles = mixed_roles(instance, MIXED_ROLES * size, &collections);
+    mixed_flows(instance, MIXED_FLOWS * size, &collections);
+    mixed_dashboards(instance, MIXED_DASHBOARDS * size, &collections);
+    let folders = mixed_folders(instance, size);
+    mixed_presets(instance, &roles, &collections);
+    let translations: Vec<Value> = (0..MIXED_TRANSLATION_KEYS * size)
+        .flat_map(|k| {
+            MIXED_LANGUAGES.iter().map(move |language| {
+                json!({"language": language, "key": format!("mixed.key_{k:05}"),
+                       "value": format!("{language} text {k}: {}", "lorem ipsum ".repeat(k % 4 + 1).trim_end())})
+            })
+        })
+        .collect();
+    post_batches(instance, "/translations", &translations);
+    instance.patch(
+        "/settings",
+        &json!({"project_name": format!("Mixed ×{size}"), "project_color": "#6644FF",
+                "project_descriptor": "Bench configuration", "default_language": "en-US",
+                "public_registration": false, "public_registration_role": roles[0],
+                "storage_default_folder": folders[0], "auth_login_attempts": 25,
+                "custom_aspect_ratios": [{"text": "Wide", "value": 2.5}],
+                "module_bar": [{"type": "module", "id": "content", "enabled": true},
+                               {"type": "module", "id": "insights", "enabled": true},
+                               {"type": "module", "id": "settings", "enabled": true, "locked": true}]}),
+    );
+    collections
+}
+
+/// Whether collection `index` of [`mixed`] has an integer primary key (else a uuid).
+fn integer_key(index: usize) -> bool {
+    index % 2 == 1
+}
+
+/// Whether collection `index`'s many-to-one `parent` has a one-to-many alias `children` on
+/// the previous collection.
+fn has_children_alias(index: usize) -> bool {
+    index % 10 == 5
+}
+
+fn mixed_collections(instance: &DirectusInstance, count: usize) -> Vec<String> {
+    const ICONS: [&str; 5] = ["inventory_2", "article", "shopping_cart", "event", "person"];
+    let names: Vec<String> = (0..count).map(|c| format!("mixed_{c:03}")).collect();
+    for (index, name) in names.iter().enumerate() {
+        let id = if integer_key(index) {
+            json!({"field": "id", "type": "integer",
+                   "meta": {"hidden": true, "readonly": true, "interface": "input"},
+                   "schema": {"is_primary_key": true, "has_auto_increment": true}})
+        } else {
+            json!({"field": "id", "type": "uuid",
+                   "meta": {"hidden": true, "readonly": true, "interface": "input", "special": ["uuid"]},
+                   "schema": {"is_primary_key": true, "length": 36}})
+        };
+        let mut fields = vec![
+            id,
+            json!({"field": "name", "type": "string",
+                   "meta": {"interface": "input", "required": true, "width": "half", "sort": 2},
+                   "schema": {"max_length": 120}}),
+            json!({"field": "code", "type": "string",
+                   "meta": {"interface": "input", "width": "half", "sort": 3,
+                            "options": {"font": "monospace", "trim": true}},
+                   "schema": {"max_length": 32, "is_unique": index % 4 == 0}}),
+            json!({"field": "description", "type": "text",
+                   "meta": {"interface": "input-multiline", "note": "Shown in lists", "sort": 4}}),
+            json!({"field": "quantity", "type": "integer",
+                   "meta": {"interface": "input", "width": "half", "sort": 5},
+                   "schema": {"default_value": 0}}),
+            json!({"field": "price", "type": "decimal",
+                   "meta": {"interface": "input", "width": "half", "sort": 6,
+                            "display": "formatted-value", "display_options": {"prefix": "€ "}},
+                   "schema": {"numeric_precision": 10, "numeric_scale": 2}}),
+            json!({"field": "ratio", "type": "float",
+                   "meta": {"interface": "slider", "width": "half", "sort": 7,
+                            "options": {"minValue": 0, "maxValue": 1, "stepInterval": 0.05}}}),
+            json!({"field": "active", "type": "boolean",
+                   "meta": {"interface": "boolean", "special": ["cast-boolean"], "width": "half", "sort": 8},
+                   "schema": {"default_value": true}}),
+            json!({"field": "starts_at", "type": "dateTime",
+                   "meta": {"interface": "datetime", "width": "half", "sort": 9}}),
+            json!({"field": "created_at", "type": "timestamp",
+                   "meta": {"interface": "datetime", "special": ["date-created"], "readonly": true,
+                            "width": "half", "sort": 10, "display": "datetime",
+                            "display_options": {"relative": true}}}),
+            json!({"field": "data", "type": "json",
+                   "meta": {"interface": "input-code", "special": ["cast-json"], "sort": 11,
+                            "options": {"language": "json"}}}),
+            json!({"field": "reference", "type": "uuid",
+                   "meta": {"interface": "input", "width": "half", "sort": 12}}),
+            json!({"field": "owner", "type": "uuid",
+                   "meta": {"interface": "select-dropdown-m2o", "special": ["m2o"], "width": "half",
+                            "sort": 13, "display": "user"}}),
+            json!({"field": "status", "type": "string",
+                   "meta": {"interface": "select-dropdown", "width": "half", "sort": 14,
+                            "options": {"choices": [{"text": "Draft", "value": "draft"},
+                                                    {"text": "Published", "value": "published"},
+                                                    {"text": "Archived", "value": "archived"}]},
+                            "display": "labels"},
+                   "schema": {"default_value": "draft", "max_length": 20}}),
+        ];
+        if index > 0 {
+            let kind = if integer_key(index - 1) {
+                "integer"
+            } else {
+                "uuid"
+            };
+            fields.push(json!({"field": "parent", "type": kind,
+                               "meta": {"interface": "select-dropdown-m2o", "special": ["m2o"], "sort": 15,
+                                        "options": {"template": "{{name}}"}}}));
+        } else {
+            fields.push(json!({"field": "notes", "type": "text",
+                               "meta": {"interface": "input-rich-text-md", "sort": 15}}));
+        }
+        if index + 1 < count && has_children_alias(index + 1) {
+            fields.push(json!({"field": "children", "type": "alias",
+                               "meta": {"interface": "list-o2m", "special": ["o2m"], "sort": 16,
+                                        "options": {"template": "{{name}}"}}}));
+        }
+        instance.post(
+            "/collections",
+            &json!({"collection": name, "schema": {},
+                    "meta": {"icon": ICONS[index % ICONS.len()], "note": format!("Mixed collection {index}"),
+                             "display_template": "{{name}} ({{code}})", "sort": index + 1,
+                             "archive_field": "status", "archive_value": "archived",
+                             "unarchive_value": "draft", "sort_field": null},
+                    "fields": fields}),
+        );
+        instance.post(
+            "/relations",
+            &json!({"collection": name, "field": "owner", "related_collection": "directus_users",
+                    "schema": {"on_delete": "SET NULL"}}),
+        );
+        if index > 0 {
+            let mut relation = json!({"collection": name, "field": "parent",
+                                      "related_collection": names[index - 1],
+                                      "schema": {"on_delete": "SET NULL"}});
+            if has_children_alias(index) {
+                relation["meta"] = json!({"one_field": "children"});
+            }
+            instance.post("/relations", &relation);
+        }
+    }
+    names
+}
+
+/// Roles (ids chosen here) with their permissions; returns the roles' ids.
+fn mixed_roles(instance: &DirectusInstance, count: usize, collections: &[String]) -> Vec<String> {
+    let ids: Vec<String> = (0..count).map(|_| new_id()).collect();
+    let roles: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(r, id)| {
+            let icon = ["group", "badge", "support_agent"][r % 3];
+            json!({"id": id, "name": format!("Mixed role {r:03}"), "icon": icon,
+                   "description": format!("Role {r} of the bench"), "app_access": r % 3 != 2,
+                   "admin_access": false, "enforce_tfa": r % 7 == 6,
+                   "ip_access": if r % 5 == 4 { json!(["127.0.0.1", "10.0.0.0/8"]) } else { Value::Null }})
+        })
+        .collect();
+    post_batches(instance, "/roles", &roles);
+
+    const SOME_FIELDS: [&str; 6] = ["name", "code", "description", "quantity", "price", "status"];
+    let per_role = MIXED_COLLECTIONS_PER_ROLE.min(collections.len());
+    let mut permissions = Vec::new();
+    for (r, role) in ids.iter().enumerate() {
+        for j in 0..per_role {
+            let collection = &collections[(r * 4 + j) % collections.len()];
+            let k = r + j;
+            permissions.push(json!({
+                "role": role, "collection": collection, "action": "create",
+                "fields": if k % 3 == 0 { json!(["*"]) } else { json!(SOME_FIELDS) },
+                "permissions": {},
+                "validation": if k % 2 == 0 { json!({"name": {"_nnull": true}}) } else { json!({}) },
+                "presets": if k % 4 == 0 { json!({"status": "draft"}) } else { Value::Null },
+            }));
+            permissions.push(json!({
+                "role": role, "collection": collection, "action": "read",
+                "fields": if k % 4 == 0 { json!(["id", "name", "status"]) } else { json!(["*"]) },
+                "permissions": match k % 3 {
+                    0 => json!({}),
+                    1 => json!({"status": {"_neq": "archived"}}),
+                    _ => json!({"_and": [{"owner": {"_eq": "$CURRENT_USER"}}, {"active": {"_eq": true}}]}),
+                },
+                "validation": {},
+            }));
+            permissions.push(json!({
+                "role": role, "collection": collection, "action": "update",
+                "fields": if k % 2 == 0 { json!(["name", "description", "status", "data"]) } else { json!(["*"]) },
+                "permissions": if k % 3 == 1 { json!({"owner": {"_eq": "$CURRENT_USER"}}) } else { json!({}) },
+                "validation": if k % 5 == 0 { json!({"quantity": {"_gte": 0}}) } else { json!({}) },
+            }));
+            permissions.push(json!({
+                "role": role, "collection": collection, "action": "delete",
+                "fields": ["*"],
+                "permissions": if k % 2 == 1 { json!({"status": {"_eq": "archived"}}) } else { json!({}) },
+                "validation": {},
+            }));
+        }
+    }
+    // Public: read on every other collection.
+    for collection in collections.iter().step_by(2) {
+        permissions.push(json!({
+            "role": null, "collection": collection, "action": "read",
+            "fields": ["id", "name", "status"],
+            "permissions": {"status": {"_eq": "published"}}, "validation": {},
+        }));
+    }
+    post_batches(instance, "/permissions", &permissions);
+    ids
+}
+
+/// Flows (ids chosen here) with their operation chains, and every flow's `operation` set to
+/// the first of its chain.
+fn mixed_flows(instance: &DirectusInstance, count: usize, collections: &[String]) {
+    let ids: Vec<String> = (0..count).map(|_| new_id()).collect();
+    let flows: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(f, id)| {
+            let collection = &collections[f % collections.len()];
+            let (trigger, status, options) = match f % 5 {
+                0 => ("manual", "active",
+                      json!({"collections": [collection], "location": "item", "requireConfirmation": f % 2 == 0})),
+                1 => ("event", "active",
+                      json!({"type": "action", "scope": ["items.create", "items.update"], "collections": [collection]})),
+                2 => ("webhook", "active", json!({"method": "POST", "async": f % 2 == 0})),
+                // Inactive: nothing runs while the bench does.
+                3 => ("schedule", "inactive", json!({"cron": format!("{} */6 * * *", f % 60)})),
+                // Run by the last operation of the flow before it.
+                _ => ("operation", "active", json!({"return": "$last"})),
+            };
+            json!({"id": id, "name": format!("Mixed flow {f:03}"), "icon": "bolt", "color": "#2ECDA7",
+                   "description": format!("A {trigger} flow"), "status": status, "trigger": trigger,
+                   "accountability": if f % 3 == 0 { "activity" } else { "all" }, "options": options})
+        })
+        .collect();
+    post_batches(instance, "/flows", &flows);
+
+    // Chains from their end: an operation's `resolve` must exist before it does.
+    let op_ids: Vec<Vec<String>> = (0..count)
+        .map(|_| (0..MIXED_CHAIN).map(|_| new_id()).collect())
+        .collect();
+    let mut operations = Vec::new();
+    for step in (0..MIXED_CHAIN).rev() {
+        for (f, flow) in ids.iter().enumerate() {
+            let collection = &collections[f % collections.len()];
+            let last = step + 1 == MIXED_CHAIN;
+            let (kind, options) = match step {
+                0 => (
+                    "condition",
+                    json!({"filter": {"$trigger": {"payload": {"status": {"_eq": "published"}}}}}),
+                ),
+                1 => (
+                    "transform",
+                    json!({"json": {"flow": f, "step": step, "source": "{{$trigger.key}}"}}),
+                ),
+                2 => (
+                    "item-read",
+                    json!({"collection": collection, "permissions": "$trigger",
+                                          "query": {"limit": 1, "sort": ["-created_at"]}}),
+                ),
+                _ if last && f % 5 == 3 && f + 1 < count => (
+                    "trigger",
+                    json!({"flow": ids[f + 1], "payload": "{{$last}}"}),
+                ),
+                _ => (
+                    "log",
+                    json!({"message": format!("flow {f} step {step}: {{{{$last}}}}")}),
+                ),
+            };
+            operations.push(json!({
+                "id": op_ids[f][step], "name": format!("Step {step}"), "key": format!("step_{step}"),
+                "type": kind, "position_x": 19 + 18 * step, "position_y": 1 + (f % 3) * 2,
+                "options": options, "flow": flow,
+                "resolve": if last { Value::Null } else { json!(op_ids[f][step + 1]) },
+            }));
+        }
+    }
+    post_batches(instance, "/operations", &operations);
+    let firsts: Vec<Value> = ids
+        .iter()
+        .zip(&op_ids)
+        .map(|(flow, ops)| json!({"id": flow, "operation": ops[0]}))
+        .collect();
+    for batch in firsts.chunks(100) {
+        instance.patch("/flows", &Value::Array(batch.to_vec()));
+    }
+}
+
+fn mixed_dashboards(instance: &DirectusInstance, count: usize, collections: &[String]) {
+    let ids: Vec<String> = (0..count).map(|_| new_id()).collect();
+    let dashboards: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(d, id)| {
+            json!({"id": id, "name": format!("Mixed dashboard {d:03}"), "icon": "insights",
+                   "note": format!("Dashboard {d}"), "color": if d % 2 == 0 { json!("#FFA439") } else { Value::Null }})
+        })
+        .collect();
+    post_batches(instance, "/dashboards", &dashboards);
+    let mut panels = Vec::new();
+    for (d, dashboard) in ids.iter().enumerate() {
+        for p in 0..MIXED_PANELS {
+            let collection = &collections[(d * MIXED_PANELS + p) % collections.len()];
+            let (kind, options) = match p % 5 {
+                0 => (
+                    "metric",
+                    json!({"collection": collection, "field": "id", "function": "count",
+                                       "filter": {"status": {"_eq": "published"}}}),
+                ),
+                1 => (
+                    "list",
+                    json!({"collection": collection, "displayTemplate": "{{name}}", "limit": 5,
+                                     "sortField": "created_at", "sortDirection": "desc"}),
+                ),
+                2 => (
+                    "time-series",
+                    json!({"collection": collection, "function": "count", "precision": "day",
+                                            "dateField": "created_at", "valueField": "id", "range": "1 week"}),
+                ),
+                3 => (
+                    "bar-chart",
+                    json!({"collection": collection, "xAxis": "status", "yAxis": "quantity",
+                                          "function": "sum", "horizontal": p % 2 == 0}),
+                ),
+                _ => (
+                    "label",
+                    json!({"text": format!("Dashboard {d}, panel {p}"), "color": "#A2B5CD"}),
+                ),
+            };
+            panels.push(json!({
+                "id": new_id(), "dashboard": dashboard, "name": format!("Panel {p:02}"), "type": kind,
+                "icon": "insert_chart", "note": if p % 3 == 0 { json!(format!("Note {p}")) } else { Value::Null },
+                "position_x": 1 + 12 * (p % 4), "position_y": 1 + 8 * (p / 4), "width": 12, "height": 8,
+                "show_header": kind != "label", "options": options,
+            }));
+        }
+    }
+    post_batches(instance, "/panels", &panels);
+}
+
+/// 20 folders per `size`: 5 top-level ones, 10 inside those, 5 inside the second level.
+/// Returns their ids, top-level ones first.
+fn mixed_folders(instance: &DirectusInstance, size: usize) -> Vec<String> {
+    let roots: Vec<String> = (0..5 * size).map(|_| new_id()).collect();
+    let middle: Vec<String> = (0..10 * size).map(|_| new_id()).collect();
+    let leaves: Vec<String> = (0..5 * size).map(|_| new_id()).collect();
+    let level = |ids: &[String], parents: Option<&[String]>, label: &str| -> Vec<Value> {
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| {
+                json!({"id": id, "name": format!("{label} {i:03}"),
+                       "parent": parents.map(|parents| &parents[i % parents.len()])})
+            })
+            .collect()
+    };
+    post_batches(instance, "/folders", &level(&roots, None, "Library"));
+    post_batches(instance, "/folders", &level(&middle, Some(&roots), "Shelf"));
+    post_batches(instance, "/folders", &level(&leaves, Some(&middle), "Box"));
+    roots.into_iter().chain(middle).chain(leaves).collect()
+}
+
+/// A default per collection, 8 presets per role, and 2 bookmarks per collection (a third of
+/// them a role's): 200 per 40 collections and 10 roles.
+fn mixed_presets(instance: &DirectusInstance, roles: &[String], collections: &[String]) {
+    let mut presets = Vec::new();
+    for (c, collection) in collections.iter().enumerate() {
+        presets.push(json!({
+            "collection": collection, "layout": "tabular",
+            "layout_query": {"tabular": {"fields": ["name", "status", "price"], "sort": ["-created_at"], "limit": 25}},
+            "layout_options": {"tabular": {"widths": {"name": 160 + c % 5 * 20}}},
+        }));
+    }
+    for (r, role) in roles.iter().enumerate() {
+        for j in 0..8 {
+            let collection = &collections[(r * 4 + j) % collections.len()];
+            presets.push(if j % 2 == 0 {
+                json!({"role": role, "collection": collection, "layout": "cards",
+                       "layout_query": {"cards": {"sort": ["name"], "limit": 50, "page": 1}},
+                       "layout_options": {"cards": {"title": "{{name}}", "subtitle": "{{code}}", "size": 4}}})
+            } else {
+                json!({"role": role, "collection": collection, "layout": "tabular", "search": format!("term {j}"),
+                       "layout_query": {"tabular": {"fields": ["name", "quantity"], "sort": ["name"]}},
+                       "refresh_interval": 60})
+            });
+        }
+    }
+    for b in 0..collections.len() * 2 {
+        let collection = &collections[b % collections.len()];
+        presets.push(json!({
+            "bookmark": format!("Bookmark {b:04}"), "collection": collection,
+            "role": if b % 3 == 0 { json!(roles[b % roles.len()]) } else { Value::Null },
+            "icon": "bookmark", "color": "#3399FF", "layout": "tabular",
+            "filter": if b % 2 == 0 { json!({"status": {"_eq": "published"}}) } else { json!({"price": {"_gt": b}}) },
+            "layout_query": {"tabular": {"page": 1, "sort": ["name"], "fields": ["name", "status"]}},
+        }));
+    }
+    post_batches(instance, "/presets", &presets);
+}
+
+/// How many items each tracked collection has (presets: those of no user, the ones a dump
+/// holds), then the custom collections, their fields and their relations.
+pub fn tracked_counts(instance: &DirectusInstance) -> Vec<(&'static str, u64)> {
+    let count = |path: &str| {
+        let result = instance.get(path);
+        let count = &result[0]["count"];
+        count
+            .as_u64()
+            .or_else(|| count.as_str().and_then(|s| s.parse().ok()))
+            .unwrap_or_else(|| panic!("unexpected aggregate answer from {path}: {result}"))
+    };
+    let mut counts: Vec<(&'static str, u64)> = [
+        ("roles", "/roles"),
+        ("permissions", "/permissions"),
+        ("flows", "/flows"),
+        ("operations", "/operations"),
+        ("dashboards", "/dashboards"),
+        ("panels", "/panels"),
+        ("folders", "/folders"),
+        ("translations", "/translations"),
+    ]
+    .into_iter()
+    .map(|(name, endpoint)| (name, count(&format!("{endpoint}?aggregate[count]=*"))))
+    .collect();
+    counts.push((
+        "presets",
+        count("/presets?aggregate[count]=*&filter[user][_null]=true"),
+    ));
+    counts.push(("settings", 1));
+    let custom = |items: &Value| {
+        items
+            .as_array()
+            .expect("an array")
+            .iter()
+            .filter(|item| {
+                !item["collection"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("directus_"))
+            })
+            .count() as u64
+    };
+    counts.push((
+        "(custom collections)",
+        custom(&instance.get("/collections")),
+    ));
+    counts.push(("(their fields)", custom(&instance.get("/fields"))));
+    counts.push(("(their relations)", custom(&instance.get("/relations"))));
+    counts
+}
