@@ -1,12 +1,24 @@
-//! Benchmark (not a test): wall time and request counts of `pull`, `diff` and `push` against
-//! real Directus 10.13.1 instances, for the closing notes of issues.
+//! Benchmark (not a test): wall time, CPU time, peak RSS and request counts of `pull`, `diff`
+//! and `push` against real Directus 10.13.1 instances, for the closing notes of issues.
 //!
 //! Run with `scripts/bench` (installs tests/directus/node_modules when missing) or
-//! `cargo bench --bench sync`. Extra arguments select scenarios by name:
-//! `scripts/bench seeded`, `scripts/bench big big-noext`, `scripts/bench wide wide-noext`,
-//! `scripts/bench wide4 wide4-noext` (4×: 13,540 items, 160 collections; only when named).
-//! Default: all but the 4× ones. Each step's wall time, CPU time and peak RSS (from `wait4`)
-//! and requests are printed.
+//! `cargo bench --bench sync -- ARGS`. Arguments:
+//! - scenario names: `seeded`, `big`, `big-noext`, `wide`, `wide-noext`, `wide4`, `wide4-noext`
+//!   (4×: 13,540 items, 160 collections; only when named). Default (no names, no `--size`):
+//!   all but the 4× ones.
+//! - `--size LIST` (`--size 1,4`, `--size 4`): the `mixed` scenario (`support::seed::mixed`:
+//!   roles × permissions, flows with operation chains, dashboards with panels, folders,
+//!   presets, translations and typed custom collections with relations; per 1× about 3,400
+//!   items, 40 collections, 600 fields) at each size, in both id-map stores (`mixed×1` with
+//!   the extension, `mixed×1-noext` without), after the named scenarios if any. When more
+//!   than one size ran, a ratio table follows the figures: each size's wall, CPU, RSS and
+//!   requests divided by the smallest size's, per store and step; a steady pull, a diff or a
+//!   no-op push whose requests grow more than 1.2× is flagged `REGRESSION?`.
+//! - `--store ext|noext`: the `mixed` runs in that store only.
+//! - `--serve SIZE` (with `--store noext` for an instance without the extension): starts one
+//!   instance, seeds `mixed(SIZE)`, prints its URL, token, an `export DIRECTUS_URL=…
+//!   DIRECTUS_TOKEN=…` line, the seeding time and item counts, then keeps it running until
+//!   Ctrl-C or until stdin closes: for profiling the CLI by hand against a big instance.
 //!
 //! Each scenario runs on fresh instances A and B: pull A twice (first, then steady state),
 //! diff A, push the dump to B twice (first, then no-op), diff B, then pull B into a second
@@ -20,6 +32,7 @@ mod support;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use support::DirectusInstance;
 
@@ -43,7 +56,16 @@ struct Bench {
     rows: Vec<Row>,
     setup: Vec<(String, &'static str, Duration)>,
     failures: Vec<String>,
+    /// The `mixed` scenarios that ran: name, size, with the extension.
+    mixed: Vec<(String, usize, bool)>,
+    /// Items per collection of the instances seeded with `mixed`, by scenario.
+    seeded: Vec<(String, Vec<(&'static str, u64)>)>,
 }
+
+/// Steps whose request count must not grow with the configuration's size.
+const FLAT_STEPS: [&str; 4] = ["pull A (steady)", "diff A", "push B (no-op)", "diff B"];
+/// A requests ratio above this, on one of [`FLAT_STEPS`], is flagged.
+const FLAT_LIMIT: f64 = 1.2;
 
 /// What the process used, from `wait4`: user + system CPU, and its peak resident memory.
 #[derive(Clone, Copy, Default)]
@@ -250,6 +272,13 @@ impl Bench {
     }
 
     fn print(&self, total: Duration) {
+        let width = self
+            .rows
+            .iter()
+            .map(|row| row.scenario.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(10);
         println!();
         println!("directus-sync bench (Directus 10.13.1, SQLite, one CLI process per step)");
         println!("items: items in the dump's collection files (schema and specs not counted);");
@@ -257,7 +286,7 @@ impl Bench {
         println!("requests: its closing line");
         println!();
         println!(
-            "| {:<10} | {:<15} | {:>5} | {:>8} | {:>6} | {:>8} | {:>8} | {:<40} |",
+            "| {:<width$} | {:<15} | {:>5} | {:>8} | {:>6} | {:>8} | {:>8} | {:<40} |",
             "scenario",
             "step",
             "items",
@@ -268,12 +297,20 @@ impl Bench {
             "plan (stdout, last line)"
         );
         println!(
-            "|{:-<12}|{:-<17}|{:->7}|{:->10}|{:->8}|{:->10}|{:->10}|{:-<42}|",
-            "", "", "", "", "", "", "", ""
+            "|{:-<w$}|{:-<17}|{:->7}|{:->10}|{:->8}|{:->10}|{:->10}|{:-<42}|",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            w = width + 2
         );
         for row in &self.rows {
             println!(
-                "| {:<10} | {:<15} | {:>5} | {:>8.2} | {:>6.2} | {:>8.1} | {:>8} | {:<40} |",
+                "| {:<width$} | {:<15} | {:>5} | {:>8.2} | {:>6.2} | {:>8.1} | {:>8} | {:<40} |",
                 row.scenario,
                 row.step,
                 row.items,
@@ -284,13 +321,23 @@ impl Bench {
                 row.summary
             );
         }
+        let flagged = self.print_ratios();
         println!();
         println!("Set-up (not part of the figures):");
         for (scenario, what, took) in &self.setup {
-            println!("  {scenario:<10} {what:<28} {:>7.2} s", took.as_secs_f64());
+            println!("  {scenario:<13} {what:<28} {:>7.2} s", took.as_secs_f64());
+        }
+        for (scenario, counts) in &self.seeded {
+            println!("  {scenario:<13} seeded: {}", format_counts(counts));
         }
         println!();
         println!("Whole bench: {:.1} s", total.as_secs_f64());
+        if flagged > 0 {
+            println!(
+                "Request counts: {flagged} REGRESSION? row(s): a steady pull, diff or no-op push \
+                 whose requests grow with the configuration (ratio table above)"
+            );
+        }
         if self.failures.is_empty() {
             println!("Correctness checks: all passed");
         } else {
@@ -303,6 +350,122 @@ impl Bench {
             }
         }
     }
+
+    /// The rows of scenario `name`, step `step`.
+    fn row(&self, name: &str, step: &str) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|row| row.scenario == name && row.step == step)
+    }
+
+    /// When the `mixed` scenario ran at more than one size in a store: each larger size's
+    /// figures divided by the smallest size's, per store and step. Returns how many rows it
+    /// flagged `REGRESSION?`.
+    fn print_ratios(&self) -> usize {
+        let mut flagged = 0;
+        let mut header = false;
+        for with_extension in [true, false] {
+            let mut runs: Vec<&(String, usize, bool)> = self
+                .mixed
+                .iter()
+                .filter(|(_, _, ext)| *ext == with_extension)
+                .collect();
+            runs.sort_by_key(|(_, size, _)| *size);
+            let Some(((base_name, base_size, _), larger)) = runs.split_first() else {
+                continue;
+            };
+            if larger.is_empty() {
+                continue;
+            }
+            if !header {
+                header = true;
+                println!();
+                println!(
+                    "Ratios of the mixed scenarios: size k over size {base_size}, per store and step \
+                     (requests of a steady pull, a diff and a no-op push should stay near 1.00)"
+                );
+                println!();
+                println!(
+                    "| {:<5} | {:<15} | {:<6} | {:>6} | {:>6} | {:>6} | {:>8} | {:<12} |",
+                    "store", "step", "sizes", "wall", "CPU", "RSS", "requests", ""
+                );
+                println!(
+                    "|{:-<7}|{:-<17}|{:-<8}|{:->8}|{:->8}|{:->8}|{:->10}|{:-<14}|",
+                    "", "", "", "", "", "", "", ""
+                );
+            }
+            let store = if with_extension { "ext" } else { "noext" };
+            let steps: Vec<&'static str> = self
+                .rows
+                .iter()
+                .filter(|row| &row.scenario == base_name)
+                .map(|row| row.step)
+                .collect();
+            for (name, size, _) in larger {
+                for step in &steps {
+                    let (Some(base), Some(row)) = (self.row(base_name, step), self.row(name, step))
+                    else {
+                        continue;
+                    };
+                    let ratio = |a: f64, b: f64| (b > 0.0).then(|| a / b);
+                    let show = |r: Option<f64>, digits: usize| {
+                        r.map_or("-".to_string(), |r| format!("{r:.digits$}"))
+                    };
+                    let wall = ratio(row.wall.as_secs_f64(), base.wall.as_secs_f64());
+                    let cpu = ratio(row.usage.cpu.as_secs_f64(), base.usage.cpu.as_secs_f64());
+                    let rss = ratio(
+                        row.usage.peak_rss_kib as f64,
+                        base.usage.peak_rss_kib as f64,
+                    );
+                    let requests = match (row.requests, base.requests) {
+                        (Some(a), Some(b)) => ratio(a as f64, b as f64),
+                        _ => None,
+                    };
+                    let flag =
+                        FLAT_STEPS.contains(step) && requests.is_some_and(|r| r > FLAT_LIMIT);
+                    if flag {
+                        flagged += 1;
+                        eprintln!(
+                            "!!! REGRESSION? [{name}] {step}: {} requests at {size}× against {} at \
+                             {base_size}× (ratio {}, limit {FLAT_LIMIT})",
+                            row.requests.unwrap_or(0),
+                            base.requests.unwrap_or(0),
+                            show(requests, 2)
+                        );
+                    }
+                    println!(
+                        "| {:<5} | {:<15} | {:<6} | {:>6} | {:>6} | {:>6} | {:>8} | {:<12} |",
+                        store,
+                        step,
+                        format!("{size}×/{base_size}×"),
+                        show(wall, 2),
+                        show(cpu, 2),
+                        show(rss, 2),
+                        show(requests, 2),
+                        if flag { "REGRESSION?" } else { "" }
+                    );
+                }
+            }
+        }
+        flagged
+    }
+}
+
+/// `roles 11, permissions 1620, …` (with a total of the tracked collections' items).
+fn format_counts(counts: &[(&str, u64)]) -> String {
+    let total: u64 = counts
+        .iter()
+        .filter(|(name, _)| !name.starts_with('('))
+        .map(|(_, n)| n)
+        .sum();
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    format!(
+        "{} (items in tracked collections: {total})",
+        parts.join(", ")
+    )
 }
 
 /// `(seconds, requests)` from the last `done in X.XX s (N requests to Directus)` line.
@@ -593,14 +756,206 @@ const SCENARIOS: [Scenario; 7] = [
 
 impl Scenario {
     fn run(&self, bench: &mut Bench) {
-        let name = self.name;
-        eprintln!("\n=== scenario {name} ===");
-        let (a, b) = bench.setup(name, "start instances A and B", || {
-            start_two(self.with_extension)
-        });
-        bench.setup(name, "seed A", || (self.seed)(&a));
-        bench.sequence(name, &a, &b);
+        run_scenario(bench, self.name, self.with_extension, &self.seed);
     }
+}
+
+/// Starts instances A and B, seeds A with `seed`, and runs [`Bench::sequence`].
+fn run_scenario(
+    bench: &mut Bench,
+    name: &str,
+    with_extension: bool,
+    seed: &dyn Fn(&DirectusInstance),
+) {
+    eprintln!("\n=== scenario {name} ===");
+    let (a, b) = bench.setup(name, "start instances A and B", || {
+        start_two(with_extension)
+    });
+    bench.setup(name, "seed A", || seed(&a));
+    bench.sequence(name, &a, &b);
+}
+
+/// The `mixed` scenario at `size` in one store: `mixed×4`, `mixed×4-noext`.
+fn run_mixed(bench: &mut Bench, size: usize, with_extension: bool) {
+    let name = format!("mixed×{size}{}", if with_extension { "" } else { "-noext" });
+    eprintln!("\n=== scenario {name} ===");
+    let (a, b) = bench.setup(&name, "start instances A and B", || {
+        start_two(with_extension)
+    });
+    bench.setup(&name, "seed A", || support::seed::mixed(&a, size));
+    let counts = support::seed::tracked_counts(&a);
+    eprintln!("[{name}] seeded: {}", format_counts(&counts));
+    bench.seeded.push((name.clone(), counts));
+    bench.mixed.push((name.clone(), size, with_extension));
+    bench.sequence(&name, &a, &b);
+}
+
+/// What the command line asks for.
+#[derive(Default)]
+struct Args {
+    /// Named scenarios (none: the default ones, unless `--size` or `--serve` is given).
+    names: Vec<String>,
+    /// `--size LIST`: sizes of the `mixed` scenario, ascending.
+    sizes: Vec<usize>,
+    /// `--store ext|noext`: `Some(true)` with the extension only, `Some(false)` without.
+    store: Option<bool>,
+    /// `--serve SIZE`.
+    serve: Option<usize>,
+}
+
+const USAGE: &str = "usage: scripts/bench [SCENARIO...] [--size N[,N...]] [--store ext|noext]
+       scripts/bench --serve N [--store ext|noext]
+scenarios: seeded, big, big-noext, wide, wide-noext (the default), wide4, wide4-noext;
+--size: the mixed scenario (about 3,400 items, 40 collections, 600 fields per 1x) at each size,
+        in both stores unless --store picks one; with several sizes, a table of ratios;
+--serve: one instance seeded with mixed(N), kept running until Ctrl-C or stdin closes.";
+
+fn parse_sizes(text: &str) -> Result<Vec<usize>, String> {
+    text.split(',')
+        .map(|part| {
+            let part = part.trim();
+            let number = part
+                .strip_suffix('x')
+                .or_else(|| part.strip_suffix('×'))
+                .unwrap_or(part);
+            match number.parse::<usize>() {
+                Ok(size) if size >= 1 => Ok(size),
+                _ => Err(format!("not a size (a whole number from 1): {part:?}")),
+            }
+        })
+        .collect()
+}
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut parsed = Args::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        // `--size 4` or `--size=4`.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_string(), Some(value.into())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |flag: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            // What `cargo bench` passes to a harness=false bench.
+            "--bench" => {}
+            "--size" | "--sizes" => parsed.sizes.extend(parse_sizes(&value("--size")?)?),
+            "--store" => {
+                parsed.store = Some(match value("--store")?.as_str() {
+                    "ext" => true,
+                    "noext" => false,
+                    other => return Err(format!("--store is ext or noext, not {other:?}")),
+                })
+            }
+            "--serve" => match parse_sizes(&value("--serve")?)?.as_slice() {
+                [size] => parsed.serve = Some(*size),
+                _ => return Err("--serve takes one size".into()),
+            },
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other if other.starts_with('-') => eprintln!("(ignoring the argument {other:?})"),
+            name => {
+                if !SCENARIOS.iter().any(|s| s.name == name) {
+                    let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+                    return Err(format!(
+                        "unknown scenario {name:?}; known: {} (and --size N for mixed×N)",
+                        names.join(", ")
+                    ));
+                }
+                parsed.names.push(name.to_string());
+            }
+        }
+    }
+    parsed.sizes.sort_unstable();
+    parsed.sizes.dedup();
+    if parsed.serve.is_some() && (!parsed.names.is_empty() || !parsed.sizes.is_empty()) {
+        return Err("--serve runs no scenario: give it alone (with --store)".into());
+    }
+    Ok(parsed)
+}
+
+/// Set by SIGINT / SIGTERM while `--serve` waits.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// `--serve SIZE`: one instance seeded with `mixed(size)`, kept until Ctrl-C or until stdin
+/// closes; dropping it then stops node and removes its folder.
+fn serve(size: usize, with_extension: bool) {
+    // SAFETY: the handler only stores into an atomic, which is async-signal-safe.
+    unsafe {
+        let handler = on_stop_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
+    let store = if with_extension {
+        "with directus-extension-sync"
+    } else {
+        "without the extension (the tool's own id-map collection)"
+    };
+    eprintln!("starting Directus 10.13.1 {store}…");
+    let started = Instant::now();
+    let instance = if with_extension {
+        DirectusInstance::start()
+    } else {
+        DirectusInstance::start_without_extension()
+    };
+    let start_time = started.elapsed();
+    eprintln!(
+        "started in {:.2} s; seeding mixed×{size}…",
+        start_time.as_secs_f64()
+    );
+    let started = Instant::now();
+    support::seed::mixed(&instance, size);
+    let seed_time = started.elapsed();
+    let counts = support::seed::tracked_counts(&instance);
+    println!();
+    println!("Directus 10.13.1 {store}, seeded with mixed×{size}");
+    println!("  URL:     {}", instance.url());
+    println!("  token:   {}", instance.token());
+    println!("  folder:  {} (directus.log)", instance.dir().display());
+    println!(
+        "  started in {:.2} s, seeded in {:.2} s",
+        start_time.as_secs_f64(),
+        seed_time.as_secs_f64()
+    );
+    println!("  items:   {}", format_counts(&counts));
+    println!();
+    println!(
+        "export DIRECTUS_URL={} DIRECTUS_TOKEN={}",
+        instance.url(),
+        instance.token()
+    );
+    println!();
+    println!("Running until Ctrl-C or until stdin closes (Ctrl-D).");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+
+    let (closed, stdin_closed) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = [0u8; 1024];
+        let mut stdin = std::io::stdin();
+        while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+        let _ = closed.send(());
+    });
+    while !STOP.load(Ordering::SeqCst) {
+        match stdin_closed.recv_timeout(Duration::from_millis(200)) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            _ => break,
+        }
+    }
+    eprintln!("stopping Directus at {}", instance.url());
+    drop(instance);
 }
 
 fn main() {
@@ -609,17 +964,16 @@ fn main() {
     // SAFETY: no other thread exists yet.
     unsafe { std::env::set_var("CARGO_BIN_EXE_directus-sync", binary) };
 
-    // `cargo bench` passes `--bench`; other arguments select scenarios.
-    let selected: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with('-'))
-        .collect();
-    for arg in &selected {
-        if !SCENARIOS.iter().any(|s| s.name == arg) {
-            let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-            eprintln!("unknown scenario {arg:?}; known: {}", names.join(", "));
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(why) => {
+            eprintln!("{why}\n{USAGE}");
             std::process::exit(2);
         }
+    };
+    if let Some(size) = args.serve {
+        serve(size, args.store.unwrap_or(true));
+        return;
     }
     eprintln!("directus-sync binary: {binary}");
 
@@ -629,10 +983,18 @@ fn main() {
     if template.build_time.is_none() {
         eprintln!("(template database reused from the cache)");
     }
+    let by_default = args.names.is_empty() && args.sizes.is_empty();
     for scenario in &SCENARIOS {
-        let named = selected.iter().any(|s| s == scenario.name);
-        if named || (selected.is_empty() && scenario.by_default) {
+        let named = args.names.iter().any(|s| s == scenario.name);
+        if named || (by_default && scenario.by_default) {
             scenario.run(&mut bench);
+        }
+    }
+    for &size in &args.sizes {
+        for with_extension in [true, false] {
+            if args.store.is_none_or(|store| store == with_extension) {
+                run_mixed(&mut bench, size, with_extension);
+            }
         }
     }
     bench.print(started.elapsed());
