@@ -805,7 +805,8 @@ struct Args {
 
 const USAGE: &str = "usage: scripts/bench [SCENARIO...] [--size N[,N...]] [--store ext|noext]
        scripts/bench --serve N [--store ext|noext]
-scenarios: seeded, big, big-noext, wide, wide-noext (the default), wide4, wide4-noext;
+scenarios: seeded, big, big-noext, wide, wide-noext (these five are the default, run when
+           neither a name nor --size is given), wide4, wide4-noext (4x, only when named);
 --size: the mixed scenario (about 3,400 items, 40 collections, 600 fields per 1x) at each size,
         in both stores unless --store picks one; with several sizes, a table of ratios;
 --serve: one instance seeded with mixed(N), kept running until Ctrl-C or stdin closes.";

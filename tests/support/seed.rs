@@ -280,10 +280,11 @@ pub const MIXED_LANGUAGES: [&str; 3] = ["en-US", "fr-FR", "de-DE"];
 /// ten tracked collections, 40 collections, 600 fields; 4: 13,600 items, 160 collections,
 /// 2,400 fields):
 /// - 40 custom collections `mixed_000`… with 15 typed fields each (integer or uuid primary
-///   key, string, unique string, text, integer, decimal, float, boolean, dateTime, timestamp,
-///   json, uuid, a status dropdown, a many-to-one to `directus_users` and one to the
-///   previous collection, whose primary key type it follows), every tenth of those
-///   many-to-ones with its one-to-many alias on the other side;
+///   key, string, code string (unique in every fourth collection), text, integer, decimal,
+///   float, boolean, dateTime, timestamp, json, uuid, a status dropdown, a many-to-one to
+///   `directus_users` and one to the previous collection, whose primary key type it
+///   follows), every tenth of those many-to-ones with its one-to-many alias on the other
+///   side;
 /// - 10 roles, each with create / read / update / delete on 40 collections (fields, filters,
 ///   validation and presets varying), plus 20 public read permissions: 1,620 permissions;
 /// - 40 flows (manual, event, webhook, schedule and operation triggers), each with a chain of
