@@ -230,8 +230,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn counts_items_by_sync_id_and_schema_entries_by_kind() {
+    /// A role changed, one added, one removed; a field replaced, a relation added; the specs.
+    fn old_and_new() -> (Dump, Dump) {
         let old = dump(
             json!([{"_syncId": "a", "name": "A"}, {"_syncId": "b", "name": "B"}]),
             json!([{"collection": "articles", "field": "body"}]),
@@ -244,6 +244,12 @@ mod tests {
             json!([{"collection": "articles", "field": "author"}]),
             "b",
         );
+        (old, new)
+    }
+
+    #[test]
+    fn counts_items_by_sync_id_and_schema_entries_by_kind() {
+        let (old, new) = old_and_new();
         assert_eq!(
             Summary::between(Some(&old), &new).to_string(),
             "+1 roles, ~1 roles, -1 roles, schema 2 fields, 1 relation"
@@ -268,18 +274,7 @@ mod tests {
     /// `between` says of the whole dumps, split or not, and nothing for an unchanged dump.
     #[test]
     fn the_old_dump_read_from_its_files_gives_the_same_summary() {
-        let old = dump(
-            json!([{"_syncId": "a", "name": "A"}, {"_syncId": "b", "name": "B"}]),
-            json!([{"collection": "articles", "field": "body"}]),
-            json!([]),
-            "a",
-        );
-        let new = dump(
-            json!([{"_syncId": "a", "name": "A2"}, {"_syncId": "c", "name": "C"}]),
-            json!([{"collection": "articles", "field": "title"}]),
-            json!([{"collection": "articles", "field": "author"}]),
-            "b",
-        );
+        let (old, new) = old_and_new();
         for split in [true, false] {
             let layout = Layout {
                 collections: "collections".into(),
