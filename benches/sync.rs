@@ -44,8 +44,13 @@ struct Row {
     step: &'static str,
     items: usize,
     wall: Duration,
-    /// From the closing line `done in X.XX s (N requests to Directus)`.
+    /// From the closing line `done in X.XX s (N requests to Directus, W s waiting for it)`.
     requests: Option<u64>,
+    /// The time the run waited for Directus, from the same line: the rest of the wall time
+    /// is the tool's own part.
+    waiting: Option<f64>,
+    /// What a push said of its time: its `applied in …` and `read back in …` lines.
+    parts: Vec<String>,
     usage: Usage,
     /// Last line of stdout for diff and push (the plan summary).
     summary: String,
@@ -160,13 +165,21 @@ impl Bench {
         let started = Instant::now();
         let (out, usage) = run_measured(instance.cli_command(dir).args(args));
         let wall = started.elapsed();
-        let (_, requests) = closing_line(&out.stderr);
+        let (_, requests, waiting) = closing_line(&out.stderr);
+        let parts = out
+            .stderr
+            .lines()
+            .filter(|line| line.contains("applied in ") || line.contains("read back in "))
+            .map(|line| line.trim().to_string())
+            .collect();
         let row = Row {
             scenario: scenario.to_string(),
             step,
             items: dump_items(dir),
             wall,
             requests,
+            waiting,
+            parts,
             usage,
             summary: out.stdout.lines().last().unwrap_or("").to_string(),
         };
@@ -283,21 +296,25 @@ impl Bench {
         println!("directus-sync bench (Directus 10.13.1, SQLite, one CLI process per step)");
         println!("items: items in the dump's collection files (schema and specs not counted);");
         println!("wall s: around the process; CPU s and peak RSS: the process' own (wait4);");
-        println!("requests: its closing line");
+        println!(
+            "requests, waiting s (for Directus; the rest of wall is the tool's own): its closing line"
+        );
         println!();
         println!(
-            "| {:<width$} | {:<15} | {:>5} | {:>8} | {:>6} | {:>8} | {:>8} | {:<40} |",
+            "| {:<width$} | {:<15} | {:>5} | {:>8} | {:>9} | {:>6} | {:>8} | {:>8} | {:<40} |",
             "scenario",
             "step",
             "items",
             "wall s",
+            "waiting s",
             "CPU s",
             "RSS MiB",
             "requests",
             "plan (stdout, last line)"
         );
         println!(
-            "|{:-<w$}|{:-<17}|{:->7}|{:->10}|{:->8}|{:->10}|{:->10}|{:-<42}|",
+            "|{:-<w$}|{:-<17}|{:->7}|{:->10}|{:->11}|{:->8}|{:->10}|{:->10}|{:-<42}|",
+            "",
             "",
             "",
             "",
@@ -310,16 +327,32 @@ impl Bench {
         );
         for row in &self.rows {
             println!(
-                "| {:<width$} | {:<15} | {:>5} | {:>8.2} | {:>6.2} | {:>8.1} | {:>8} | {:<40} |",
+                "| {:<width$} | {:<15} | {:>5} | {:>8.2} | {:>9} | {:>6.2} | {:>8.1} | {:>8} | {:<40} |",
                 row.scenario,
                 row.step,
                 row.items,
                 row.wall.as_secs_f64(),
+                row.waiting.map_or("?".into(), |w| format!("{w:.2}")),
                 row.usage.cpu.as_secs_f64(),
                 row.usage.peak_rss_kib as f64 / 1024.0,
                 row.requests.map_or("?".into(), |n| n.to_string()),
                 row.summary
             );
+        }
+        let pushes: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|row| !row.parts.is_empty())
+            .collect();
+        if !pushes.is_empty() {
+            println!();
+            println!("Where the pushes' time went (their own lines):");
+            for row in pushes {
+                println!("  {} {}:", row.scenario, row.step);
+                for part in &row.parts {
+                    println!("    {part}");
+                }
+            }
         }
         let flagged = self.print_ratios();
         println!();
@@ -468,18 +501,27 @@ fn format_counts(counts: &[(&str, u64)]) -> String {
     )
 }
 
-/// `(seconds, requests)` from the last `done in X.XX s (N requests to Directus)` line.
-fn closing_line(stderr: &str) -> (Option<f64>, Option<u64>) {
+/// `(seconds, requests, waiting seconds)` from the last closing line
+/// `done in X.XX s (N requests to Directus, W.WW s waiting for it)`.
+fn closing_line(stderr: &str) -> (Option<f64>, Option<u64>, Option<f64>) {
     stderr
         .lines()
         .rev()
         .find_map(|line| {
             let rest = &line[line.find("done in ")? + "done in ".len()..];
             let (secs, rest) = rest.split_once(" s (")?;
-            let (requests, _) = rest.split_once(" requests")?;
-            Some((secs.trim().parse().ok(), requests.trim().parse().ok()))
+            let (requests, rest) = rest.split_once(" requests")?;
+            let waiting = rest
+                .strip_prefix(" to Directus, ")
+                .and_then(|rest| rest.split_once(" s waiting"))
+                .and_then(|(waiting, _)| waiting.trim().parse().ok());
+            Some((
+                secs.trim().parse().ok(),
+                requests.trim().parse().ok(),
+                waiting,
+            ))
         })
-        .unwrap_or((None, None))
+        .unwrap_or((None, None, None))
 }
 
 /// `(create, update, delete)` of the items from a plan's summary line (schema changes, when
