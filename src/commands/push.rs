@@ -220,7 +220,7 @@ async fn converge(
             .await;
         // Cleared before any result line, which would otherwise land on its last frame.
         drop(progress);
-        let applied = match applied {
+        let (applied, timings) = match applied {
             Ok(applied) => applied,
             Err(error) => return Err(failure(args, dump, target, plan, total, error).await),
         };
@@ -237,6 +237,7 @@ async fn converge(
             }
         }
         tracing::info!("applied: {applied}");
+        tracing::info!("applied in {timings}");
         total += applied;
         let started = std::time::Instant::now();
         target.clear_cache().await?;

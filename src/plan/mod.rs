@@ -15,7 +15,7 @@ mod render_tests;
 #[cfg(test)]
 mod tests;
 
-pub use apply::{Applied, ApplyError, SCHEMA_STEP};
+pub use apply::{Applied, ApplyError, SCHEMA_STEP, Timings};
 pub use build::{FieldTypes, build_collections, check_values};
 pub use loss::DataLoss;
 pub use progress::Progress;
