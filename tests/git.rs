@@ -88,10 +88,35 @@ fn every_pull_with_changes_is_one_commit_naming_the_instance() {
     );
     assert!(git(dir, &["show", "HEAD"]).contains("+    \"description\": \"Edits everything\""));
 
+    // The summary reads the previous commit a file at a time: a new field is one schema file.
+    instance.post(
+        "/fields/articles",
+        &json!({"field": "subtitle", "type": "string"}),
+    );
     instance.ok(dir, &["pull"]);
-    assert_eq!(commit_count(dir), 2, "no change, no commit");
+    assert_eq!(commit_count(dir), 3);
+    assert_eq!(
+        git(dir, &["log", "-1", "--format=%s"]).trim(),
+        format!("pull 127.0.0.1:{port}: schema 1 field")
+    );
+
+    let again = instance.ok(dir, &["pull"]);
+    assert_eq!(commit_count(dir), 3, "no change, no commit");
+    // The closing line says how much of the run was spent waiting for Directus.
+    let closing = again.stderr.lines().last().unwrap_or_default();
+    let seconds = |text: &str| text.trim().parse::<f64>().unwrap();
+    let (total, rest) = closing
+        .strip_prefix("done in ")
+        .and_then(|rest| rest.split_once(" s ("))
+        .unwrap_or_else(|| panic!("closing line: {closing:?}"));
+    let waiting = rest
+        .split_once(" to Directus, ")
+        .and_then(|(_, rest)| rest.split_once(" s waiting for it)"))
+        .unwrap_or_else(|| panic!("closing line: {closing:?}"))
+        .0;
+    assert!(seconds(waiting) <= seconds(total), "{closing}");
     instance.ok(dir, &["pull", "--no-commit", "-x", "roles"]);
-    assert_eq!(commit_count(dir), 2);
+    assert_eq!(commit_count(dir), 3);
     assert_eq!(git(dir, &["status", "--porcelain"]), "");
 
     // Uncommitted edits in the dump are never overwritten silently.
@@ -120,7 +145,7 @@ fn every_pull_with_changes_is_one_commit_naming_the_instance() {
         "the edit is kept"
     );
     instance.ok(dir, &["pull", "--force"]);
-    assert_eq!(commit_count(dir), 2, "the instance did not change");
+    assert_eq!(commit_count(dir), 3, "the instance did not change");
     assert_eq!(git(dir, &["status", "--porcelain"]), "");
 
     // Schema and specs only.
@@ -129,7 +154,7 @@ fn every_pull_with_changes_is_one_commit_naming_the_instance() {
         &json!({"description": "not pulled"}),
     );
     instance.ok(dir, &["pull", "--no-collections"]);
-    assert_eq!(commit_count(dir), 2, "collections skipped");
+    assert_eq!(commit_count(dir), 3, "collections skipped");
 }
 
 #[test]
@@ -253,7 +278,17 @@ fn any_revision_can_be_diffed_and_pushed_back() {
         "{stderr}"
     );
 
-    instance.ok(dir, &["push", &v1]);
+    let push = instance.ok(dir, &["push", &v1]);
+    // Where the push's time went: each collection it wrote, then the read-back.
+    let timings = push
+        .stderr
+        .lines()
+        .find(|line| line.starts_with("applied in "))
+        .unwrap_or_else(|| panic!("no timings in\n{}", push.stderr));
+    for part in ["roles ", "translations ", "flows "] {
+        assert!(timings.contains(part), "{timings}");
+    }
+    assert!(push.stderr.contains("\nread back in "), "{}", push.stderr);
     let diff = instance.run(dir, &["diff", &v1, "--exit-code"]);
     assert_eq!(
         (diff.code, diff.stdout.as_str()),

@@ -20,7 +20,7 @@ pub const SERVER_URL: &str = "http://directus.example";
 /// of the whole spec is ever held. Anything that is not an OpenAPI object is written as it is.
 pub fn normalized(served: &str, hidden: &[&str]) -> Option<String> {
     let Ok(root) = serde_json::from_str::<Entries>(served) else {
-        return crate::json::parse(served)
+        return crate::json::parse_answer(served)
             .ok()
             .map(|value| to_dump_string(&value));
     };
@@ -51,6 +51,9 @@ pub fn normalized(served: &str, hidden: &[&str]) -> Option<String> {
             .map(|(name, raw)| (name.to_string(), raw))
             .collect::<Vec<_>>()
     });
+    if let Some(tags) = &mut tags {
+        drop_refs(tags, &removed);
+    }
 
     let mut out = String::with_capacity(served.len() * 2);
     let value = |out: &mut String, raw: &RawValue, depth: usize| match parse(raw) {
@@ -124,8 +127,9 @@ fn entries(raw: &RawValue) -> Option<Entries<'_>> {
     serde_json::from_str(raw.get()).ok()
 }
 
+/// A piece of what Directus served, read as it reads its own answers.
 fn parse(raw: &RawValue) -> Option<Value> {
-    crate::json::parse(raw.get()).ok()
+    crate::json::parse_answer(raw.get()).ok()
 }
 
 fn replace_urls(servers: &mut Value) {
