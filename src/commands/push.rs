@@ -330,9 +330,7 @@ async fn record(
         return Ok(());
     };
     // Files as committed are the dump as committed: only edited files need a second dump.
-    let edited = repo
-        .uncommitted_dump_files()
-        .map_or(true, |files| !files.is_empty());
+    let edited = !as_committed(repo);
     let uncommitted = match (&args.revision, repo.source("HEAD")) {
         (Some(_), _) => false,
         (None, Ok(_)) if !edited => false,
@@ -494,13 +492,14 @@ async fn check_drift(
 fn pushed_tree(repo: &DumpRepo, args: &Args) -> Option<git2::Oid> {
     match &args.revision {
         Some(revision) => repo.dump_tree(revision),
-        None => {
-            let edited = repo
-                .uncommitted_dump_files()
-                .map_or(true, |f| !f.is_empty());
-            (!edited).then(|| repo.dump_tree("HEAD")).flatten()
-        }
+        None => as_committed(repo).then(|| repo.dump_tree("HEAD")).flatten(),
     }
+}
+
+/// Whether the dump folder's files are HEAD's, untouched.
+fn as_committed(repo: &DumpRepo) -> bool {
+    repo.uncommitted_dump_files()
+        .is_ok_and(|files| files.is_empty())
 }
 
 async fn recorded_dump(context: &Context, repo: &DumpRepo, commit: &str) -> Option<Dump> {
