@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::ser::{Formatter, PrettyFormatter};
+use std::collections::HashMap;
 use std::io;
 
 /// Formats like `PrettyFormatter` with a two-space indent, except that floats follow
@@ -89,9 +90,127 @@ pub fn parse(text: &str) -> serde_json::Result<Value> {
 /// a key that appears twice keeps its last value, as `JSON.parse` does.
 pub fn parse_answer(text: &str) -> serde_json::Result<Value> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let value = serde::Deserializer::deserialize_any(&mut deserializer, Visitor { strict: false })?;
+    let value = serde::Deserializer::deserialize_any(&mut deserializer, ANSWER)?;
     deserializer.end()?;
     Ok(value)
+}
+
+/// A JSON value held as its compact text: a parsed tree takes seven to nine times the memory
+/// of its text (a map entry per key, a heap string per key and per value), and the items and
+/// schema entries of a large instance are only worked on a collection at a time. Parsed back
+/// when worked on; serialises as the value it holds, in any format.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Compact(Box<str>);
+
+impl Compact {
+    pub fn new(value: &Value) -> Compact {
+        Compact(value.to_string().into_boxed_str())
+    }
+
+    pub fn all(values: Vec<Value>) -> Vec<Compact> {
+        values.iter().map(Compact::new).collect()
+    }
+
+    /// The value, parsed again.
+    pub fn value(&self) -> Value {
+        parse_answer(&self.0).expect("compact text is JSON this tool wrote")
+    }
+
+    pub fn values(items: &[Compact]) -> Vec<Value> {
+        items.iter().map(Compact::value).collect()
+    }
+
+    /// One top-level field, without building the rest of the tree.
+    pub fn field(&self, name: &str) -> Option<Value> {
+        let fields: HashMap<String, &serde_json::value::RawValue> =
+            serde_json::from_str(&self.0).ok()?;
+        fields
+            .get(name)
+            .and_then(|raw| parse_answer(raw.get()).ok())
+    }
+
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Value> for Compact {
+    fn from(value: Value) -> Compact {
+        Compact::new(&value)
+    }
+}
+
+impl std::fmt::Debug for Compact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for Compact {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value().serialize(serializer)
+    }
+}
+
+/// A list answer of Directus (`{"data": [...], "meta": {...}}`): its items as compact text,
+/// each parsed and let go on its own (a collection of thousands is never one parsed tree),
+/// and its `meta`. `None` when there is no `data`.
+pub fn parse_list(text: &str) -> serde_json::Result<(Option<Vec<Compact>>, Option<Value>)> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let answer = serde::Deserializer::deserialize_map(&mut deserializer, ListAnswer)?;
+    deserializer.end()?;
+    Ok(answer)
+}
+
+struct ListAnswer;
+
+impl<'de> serde::de::Visitor<'de> for ListAnswer {
+    type Value = (Option<Vec<Compact>>, Option<Value>);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object with a list of items as its data")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut data, mut meta) = (None, None);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "data" => data = Some(map.next_value_seed(CompactItems)?),
+                "meta" => meta = Some(map.next_value_seed(ANSWER)?),
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok((data, meta))
+    }
+}
+
+/// Reads a list of items, each compacted as soon as it is read.
+pub struct CompactItems;
+
+impl<'de> serde::de::DeserializeSeed<'de> for CompactItems {
+    type Value = Vec<Compact>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Compact>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for CompactItems {
+    type Value = Vec<Compact>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of items")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Compact>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(ANSWER)? {
+            items.push(Compact::new(&item));
+        }
+        Ok(items)
+    }
 }
 
 /// A JSON value read without accepting duplicate keys.
@@ -110,9 +229,12 @@ impl<'de> serde::Deserialize<'de> for Strict {
 /// holds a third more memory than the items need. `strict`: a key that appears twice is an
 /// error.
 #[derive(Clone, Copy)]
-struct Visitor {
+pub struct Visitor {
     strict: bool,
 }
+
+/// Reads a value as Directus answered it (see [`parse_answer`]).
+pub const ANSWER: Visitor = Visitor { strict: false };
 
 impl<'de> serde::de::DeserializeSeed<'de> for Visitor {
     type Value = Value;
@@ -188,6 +310,30 @@ impl<'de> serde::de::Visitor<'de> for Visitor {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn compact_values_come_back_as_they_were() {
+        let item = json!({"b": 1, "a": [5.0, 0.1, {"x": null}], "s": "é\"/", "_syncId": "s1"});
+        let compact = Compact::new(&item);
+        assert_eq!(compact.value(), item);
+        assert_eq!(compact.field("_syncId"), Some(json!("s1")));
+        assert_eq!(compact.field("missing"), None);
+        // Key order and number kinds survive, so dump files are written as before.
+        assert_eq!(to_dump_string(&vec![compact]), to_dump_string(&vec![item]));
+    }
+
+    #[test]
+    fn list_answers_are_read_item_by_item() {
+        let text = r#"{"meta": {"filter_count": 2}, "data": [{"id": 1, "a": 1, "a": 2}, {"id": 2}], "x": [1]}"#;
+        let (data, meta) = parse_list(text).unwrap();
+        let values = Compact::values(&data.unwrap());
+        // A repeated key keeps its last value, as `JSON.parse` does.
+        assert_eq!(values, vec![json!({"id": 1, "a": 2}), json!({"id": 2})]);
+        assert_eq!(meta, Some(json!({"filter_count": 2})));
+        assert_eq!(parse_list(r#"{"meta": {}}"#).unwrap().0, None);
+        assert!(parse_list(r#"{"data": {"id": 1}}"#).is_err());
+        assert!(parse_list("[1]").is_err());
+    }
 
     #[test]
     fn matches_javascript_stringify() {

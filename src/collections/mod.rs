@@ -7,6 +7,7 @@ mod transform;
 pub use collation::{collate, natural};
 pub use transform::Unresolved;
 
+use crate::json::Compact;
 use serde_json::Value;
 
 /// `--preserve-ids`: `*`/`all`, or a list of collections.
@@ -489,33 +490,31 @@ impl CollectionSpec {
             .collect()
     }
 
-    /// The order of items in the dump file.
-    pub fn sort(&self, items: &mut [Value]) {
-        let text = |item: &Value, field: &str| match item.get(field) {
+    /// The order of items in the dump file (a stable sort: equal keys keep their order).
+    pub fn sort(&self, items: &mut Vec<Compact>) {
+        let mut keyed: Vec<((String, String), Compact)> = items
+            .drain(..)
+            .map(|item| (self.sort_key(&item.value()), item))
+            .collect();
+        keyed.sort_by(|(a, _), (b, _)| collate(&a.0, &b.0).then_with(|| collate(&a.1, &b.1)));
+        items.extend(keyed.into_iter().map(|(_, item)| item));
+    }
+
+    fn sort_key(&self, item: &Value) -> (String, String) {
+        let text = |field: &str| match item.get(field) {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Null) | None => "null".to_string(),
             Some(other) => other.to_string(),
         };
-        let key = |item: &Value| -> (String, String) {
-            let sync_id = text(item, "_syncId");
-            match self.sort {
-                SortKey::SyncId => (sync_id, String::new()),
-                SortKey::OperationKey => (text(item, "key"), sync_id),
-                SortKey::PermissionTriple => (
-                    format!(
-                        "{}-{}-{}",
-                        text(item, "role"),
-                        text(item, "collection"),
-                        text(item, "action")
-                    ),
-                    sync_id,
-                ),
-            }
-        };
-        items.sort_by(|a, b| {
-            let (a, b) = (key(a), key(b));
-            collate(&a.0, &b.0).then_with(|| collate(&a.1, &b.1))
-        });
+        let sync_id = text("_syncId");
+        match self.sort {
+            SortKey::SyncId => (sync_id, String::new()),
+            SortKey::OperationKey => (text("key"), sync_id),
+            SortKey::PermissionTriple => (
+                format!("{}-{}-{}", text("role"), text("collection"), text("action")),
+                sync_id,
+            ),
+        }
     }
 }
 
@@ -573,15 +572,15 @@ mod tests {
     #[test]
     fn permissions_sort_like_locale_compare() {
         let spec = spec("permissions").unwrap();
-        let mut items = vec![
+        let mut items = Compact::all(vec![
             json!({"role": "r", "collection": "foo", "action": "read", "_syncId": "1"}),
             json!({"role": "r", "collection": "foo_bar", "action": "create", "_syncId": "2"}),
             json!({"role": null, "collection": "a", "action": "read", "_syncId": "3"}),
-        ];
+        ]);
         spec.sort(&mut items);
         let ids: Vec<_> = items
             .iter()
-            .map(|i| i["_syncId"].as_str().unwrap())
+            .map(|i| i.field("_syncId").unwrap().as_str().unwrap().to_string())
             .collect();
         assert_eq!(ids, ["3", "2", "1"]);
     }

@@ -27,8 +27,8 @@ fn is_dynamic(value: &str) -> bool {
 impl CollectionSpec {
     /// The dump form of a live item: no `id`, no ignored fields, relations as SyncIds,
     /// `_syncId` last. Ids without a SyncId stay as they are (they point at untracked items).
-    pub fn to_dump(&self, live: &Value, sync_id: &str, id_map: &IdMap) -> Value {
-        self.finish_dump(self.start_dump(live.clone(), sync_id), id_map)
+    pub fn to_dump(&self, live: Value, sync_id: &str, id_map: &IdMap) -> Value {
+        self.finish_dump(self.start_dump(live, sync_id), id_map)
     }
 
     /// A live item as `onDump` hooks see it: tracked (`_syncId`), its `id` gone, everything
@@ -151,7 +151,7 @@ mod tests {
         let operations = spec("operations").unwrap();
         let live = json!({"id": "x", "name": "n", "resolve": "op-l", "reject": null, "flow": "flow-l",
                           "options": {"flow": "flow-l"}, "date_created": "d", "user_created": "u"});
-        let dump = operations.to_dump(&live, "sync-x", &id_map());
+        let dump = operations.to_dump(live.clone(), "sync-x", &id_map());
         assert_eq!(
             dump,
             json!({"name": "n", "resolve": "op-s", "reject": null, "flow": "flow-s",
@@ -177,12 +177,12 @@ mod tests {
     fn admin_role_becomes_the_placeholder() {
         let permissions = spec("permissions").unwrap();
         let dump = permissions.to_dump(
-            &json!({"id": 3, "role": "admin", "collection": "a"}),
+            json!({"id": 3, "role": "admin", "collection": "a"}),
             "p",
             &id_map(),
         );
         assert_eq!(dump["role"], "__admin__");
-        let public = permissions.to_dump(&json!({"id": 4, "role": null}), "q", &id_map());
+        let public = permissions.to_dump(json!({"id": 4, "role": null}), "q", &id_map());
         assert_eq!(public["role"], serde_json::Value::Null);
     }
 }

@@ -5,6 +5,7 @@ use super::{CommandError, Context, ExitCode};
 use crate::collections::{self, spec};
 use crate::idmap::{IdMap, IdMapRow, IdMapStore, extension_installed, id_string};
 use crate::instance::read_collection;
+use crate::json::Compact;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
@@ -218,7 +219,7 @@ async fn remove_duplicates(
     let target = context.connect(false).await?;
     let client = &target.client;
     let permissions_spec = spec("permissions").expect("permissions are tracked");
-    let permissions = read_collection(client, permissions_spec, None).await?;
+    let permissions = Compact::values(&read_collection(client, permissions_spec, None).await?);
     let groups = duplicate_groups(&permissions);
     if groups.is_empty() {
         tracing::info!("no duplicated permissions");

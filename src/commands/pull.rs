@@ -5,8 +5,9 @@ use super::{CommandError, Context, ExitCode, Target};
 use crate::dump::{Dump, DumpFiles, Summary};
 use crate::git::{DumpRepo, PullInfo};
 use crate::hooks::HookName;
-use crate::idmap::{IdMapRow, id_string};
+use crate::idmap::IdMapRow;
 use crate::instance::Instance;
+use crate::json::Compact;
 use crate::snapshot::Snapshot;
 use crate::specs::Specs;
 use std::path::PathBuf;
@@ -216,22 +217,21 @@ async fn to_dump(
     drop(std::mem::take(&mut instance.id_map));
     let mut collections = Vec::new();
     for spec in context.specs() {
-        let tracked: Vec<_> = instance
-            .take_items(spec)
-            .into_iter()
-            .filter_map(|raw| {
-                let local_id = raw.get("id").and_then(id_string)?;
-                let sync_id = id_map.sync_id(spec.name, &local_id)?;
-                Some(spec.start_dump(raw, &sync_id))
-            })
-            .collect();
-        let dumped = hooks
-            .run_items(spec.name, HookName::OnDump, tracked)
-            .await?;
-        let mut items: Vec<_> = dumped
-            .into_iter()
-            .map(|item| spec.finish_dump(item, &id_map))
-            .collect();
+        let tracked = instance.take_items(spec).into_iter().filter_map(|read| {
+            let sync_id = id_map.sync_id(spec.name, &read.local_id)?;
+            Some(spec.start_dump(read.raw.value(), &sync_id))
+        });
+        let finish = |item| Compact::new(&spec.finish_dump(item, &id_map));
+        // Only an `onDump` hook needs the collection's items parsed all at once.
+        let mut items: Vec<Compact> = match hooks.has(spec.name, HookName::OnDump) {
+            true => {
+                let dumped = hooks
+                    .run_items(spec.name, HookName::OnDump, tracked.collect())
+                    .await?;
+                dumped.into_iter().map(finish).collect()
+            }
+            false => tracked.map(finish).collect(),
+        };
         spec.sort(&mut items);
         tracing::debug!("{}: {} items", spec.name, items.len());
         collections.push((spec, items));
@@ -264,8 +264,7 @@ fn commit_message(
         vendor: dump
             .snapshot
             .as_ref()
-            .and_then(|s| s.0.get("vendor"))
-            .and_then(|v| v.as_str())
+            .and_then(Snapshot::vendor)
             .unwrap_or("unknown")
             .to_string(),
         user: target.me.email.clone(),

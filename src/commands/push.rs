@@ -538,7 +538,7 @@ fn untracked_lines(context: &Context, drift: &Plan, live: &Comparison) -> Vec<St
         }
         for item in instance.live_items(spec) {
             if item.sync_id.is_none() && !adopted(&item.local_id) {
-                let dumped = spec.to_dump(item.raw, "", &instance.id_map);
+                let dumped = spec.to_dump(item.raw.value(), "", &instance.id_map);
                 lines.push(format!(
                     "+ {} {}: created on the instance",
                     spec.name,

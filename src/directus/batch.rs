@@ -151,7 +151,7 @@ impl Client {
                 path: request.path,
                 query: request.query.clone(),
                 body: Some(&body),
-                upload: false,
+                upload: None,
             };
             match self.data(&part_request).await {
                 Ok(answer) => {

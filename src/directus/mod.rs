@@ -18,6 +18,7 @@ pub use auth::Credentials;
 pub use batch::query_param;
 pub use error::DirectusError;
 
+use crate::json::Compact;
 use crate::secret::{MaskedUrl, mask_url};
 use auth::Session;
 use batch::{Batch, NO_BATCH_LIMIT};
@@ -105,8 +106,8 @@ pub struct Request<'a> {
     pub path: &'a str,
     pub query: Vec<(String, String)>,
     pub body: Option<&'a Value>,
-    /// Send `body` as an uploaded JSON file rather than a JSON body.
-    pub upload: bool,
+    /// JSON text sent as an uploaded file rather than as a JSON body.
+    pub upload: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {
@@ -116,7 +117,7 @@ impl<'a> Request<'a> {
             path,
             query: Vec::new(),
             body: None,
-            upload: false,
+            upload: None,
         }
     }
 
@@ -135,9 +136,8 @@ impl<'a> Request<'a> {
     /// snapshot or diff as an upload, which has no such cap. A large schema then still
     /// diffs and applies in one piece, atomically, instead of being cut into parts Directus
     /// would read as "delete everything else".
-    pub fn upload(mut self, body: &'a Value) -> Self {
-        self.body = Some(body);
-        self.upload = true;
+    pub fn upload(mut self, json: &'a str) -> Self {
+        self.upload = Some(json);
         self
     }
 }
@@ -174,16 +174,16 @@ pub fn short_list(path: &str, read: usize, counted: u64) -> DirectusError {
 }
 
 /// Drops later copies of items with the same `id` (items without one are all kept).
-fn dedup_by_id(items: &mut Vec<Value>) {
+fn dedup_by_id(items: &mut Vec<Compact>) {
     let mut seen = std::collections::HashSet::new();
-    items.retain(|item| match item.get("id") {
+    items.retain(|item| match item.field("id") {
         Some(id) if !id.is_null() => seen.insert(id.to_string()),
         _ => true,
     });
 }
 
-fn upload_form(body: &Value) -> reqwest::multipart::Form {
-    let file = reqwest::multipart::Part::bytes(body.to_string().into_bytes())
+fn upload_form(json: &str) -> reqwest::multipart::Form {
+    let file = reqwest::multipart::Part::bytes(json.as_bytes().to_vec())
         .file_name("snapshot.json")
         .mime_str("application/json")
         .expect("a valid MIME type");
@@ -243,7 +243,6 @@ impl Client {
     pub async fn json(&self, request: Request<'_>) -> Result<Value> {
         let batch = request
             .body
-            .filter(|_| !request.upload)
             .and_then(|body| Batch::of(&request.method, body));
         let limit = self.batch_limit.load(Ordering::Relaxed);
         if let Some(batch) = &batch
@@ -272,25 +271,45 @@ impl Client {
         })
     }
 
+    /// The `data` of the answer to a GET, read straight into `T`: a large answer read into its
+    /// own shape is never a whole JSON tree first.
+    pub async fn get_data<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
+        #[derive(serde::Deserialize)]
+        struct Answer<T> {
+            data: T,
+        }
+        let request = Request::new(Method::GET, path);
+        let text = self.answer(&request).await?.unwrap_or_default();
+        serde_json::from_str::<Answer<T>>(&text)
+            .map(|answer| answer.data)
+            .map_err(|e| DirectusError::InvalidResponse {
+                method: Method::GET,
+                path: path.to_string(),
+                detail: format!("not the expected JSON ({e}): {}", snippet(&text)),
+            })
+    }
+
     /// Sends a request and returns the whole JSON body (`Null` for an empty one).
     async fn body(&self, request: &Request<'_>) -> Result<Value> {
-        let (method, path) = (request.method.clone(), request.path.to_string());
-        let text = {
-            let _waiting = self.waiting.enter();
-            let response = self.send(request).await?;
-            if response.status() == StatusCode::NO_CONTENT {
-                return Ok(Value::Null);
-            }
-            read_body(&method, &path, response).await?
-        };
-        if text.trim().is_empty() {
+        let Some(text) = self.answer(request).await? else {
             return Ok(Value::Null);
-        }
+        };
         crate::json::parse_answer(&text).map_err(|e| DirectusError::InvalidResponse {
-            method,
-            path,
+            method: request.method.clone(),
+            path: request.path.to_string(),
             detail: format!("not JSON ({e}): {}", snippet(&text)),
         })
+    }
+
+    /// The text of the answer, `None` when there is none.
+    async fn answer(&self, request: &Request<'_>) -> Result<Option<String>> {
+        let _waiting = self.waiting.enter();
+        let response = self.send(request).await?;
+        if response.status() == StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        let text = read_body(&request.method, request.path, response).await?;
+        Ok(Some(text).filter(|text| !text.trim().is_empty()))
     }
 
     /// Every item of a collection endpoint, in pages of `QUERY_LIMIT_MAX` when the server has
@@ -298,6 +317,16 @@ impl Client {
     /// error, never "no items"; so is a list that is not as long as Directus counted, after
     /// one more try (items created or deleted while paging).
     pub async fn list(&self, path: &str, params: Vec<(String, String)>) -> Result<Vec<Value>> {
+        let items = self.list_compact(path, params).await?;
+        Ok(Compact::values(&items))
+    }
+
+    /// [`list`](Self::list), each item held as compact text: for lists of thousands.
+    pub async fn list_compact(
+        &self,
+        path: &str,
+        params: Vec<(String, String)>,
+    ) -> Result<Vec<Compact>> {
         let mut tries = 0;
         loop {
             let (items, total) = self.list_as_served(path, &params).await?;
@@ -325,12 +354,12 @@ impl Client {
         &self,
         path: &str,
         params: &[(String, String)],
-    ) -> Result<(Vec<Value>, Option<u64>)> {
+    ) -> Result<(Vec<Compact>, Option<u64>)> {
         let mut page = match self.page_limit.load(Ordering::Relaxed) {
             NO_PAGE_LIMIT => None,
             limit => Some(limit),
         };
-        let mut items: Vec<Value> = Vec::new();
+        let mut items: Vec<Compact> = Vec::new();
         let mut total = None;
         let mut offset = 0;
         loop {
@@ -345,24 +374,25 @@ impl Client {
             if offset == 0 {
                 request = request.query("meta", "filter_count");
             }
-            let mut body = self.body(&request).await?;
-            let entries = match body.get_mut("data") {
-                Some(Value::Array(entries)) => std::mem::take(entries),
-                _ => {
+            let text = self.answer(&request).await?.unwrap_or_default();
+            let (entries, meta) = match crate::json::parse_list(&text) {
+                Ok((Some(entries), meta)) => (entries, meta),
+                answer => {
+                    let why = answer.err().map(|e| format!(" ({e})")).unwrap_or_default();
                     return Err(DirectusError::InvalidResponse {
                         method: Method::GET,
                         path: path.to_string(),
-                        detail: format!(
-                            "expected a list of items, got {}",
-                            snippet(&body.to_string())
-                        ),
+                        detail: format!("expected a list of items{why}, got {}", snippet(&text)),
                     });
                 }
             };
             let answered = entries.len();
             items.extend(entries);
             if offset == 0 {
-                total = body.pointer("/meta/filter_count").and_then(Value::as_u64);
+                total = meta
+                    .as_ref()
+                    .and_then(|meta| meta.get("filter_count"))
+                    .and_then(Value::as_u64);
             }
             // Offsets count rows, not the entries answered.
             let size = match page {
@@ -555,10 +585,10 @@ impl Client {
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
         }
-        match request.body {
-            Some(body) if request.upload => builder = builder.multipart(upload_form(body)),
-            Some(body) => builder = builder.json(body),
-            None => {}
+        if let Some(json) = request.upload {
+            builder = builder.multipart(upload_form(json));
+        } else if let Some(body) = request.body {
+            builder = builder.json(body);
         }
         builder.send().await.map_err(|e| self.transport_error(e))
     }

@@ -1,13 +1,14 @@
 //! Collection files: `collections/<name>.json`, a JSON array of items with `_syncId` last.
 
 use super::{DumpError, DumpSource, parse_json};
+use crate::json::Compact;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::Path;
 
 /// Reads a collection file. A missing or malformed file is an error, never an empty list:
 /// an empty list would make push delete every tracked item of the collection.
-pub fn read(source: &dyn DumpSource, path: &Path) -> Result<Vec<Value>, DumpError> {
+pub fn read(source: &dyn DumpSource, path: &Path) -> Result<Vec<Compact>, DumpError> {
     let bytes = source.read(path)?.ok_or_else(|| DumpError::Missing {
         path: source.display(path),
     })?;
@@ -31,7 +32,7 @@ pub fn read(source: &dyn DumpSource, path: &Path) -> Result<Vec<Value>, DumpErro
             return Err(invalid(format!("the _syncId {sync_id:?} appears twice")));
         }
     }
-    Ok(items)
+    Ok(Compact::all(items))
 }
 
 #[cfg(test)]

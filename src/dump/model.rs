@@ -2,7 +2,7 @@
 
 use super::{DumpError, DumpFiles, DumpSource, collections, snapshot};
 use crate::collections::CollectionSpec;
-use crate::json::{json_equal, to_dump_string};
+use crate::json::{Compact, json_equal, to_dump_string};
 use crate::snapshot::Snapshot;
 use crate::specs::Specs;
 use serde_json::Value;
@@ -40,7 +40,7 @@ pub struct Selection {
 pub struct Dump {
     pub snapshot: Option<Snapshot>,
     /// The items of each selected collection, in push order, as the files hold them.
-    pub collections: Vec<(&'static CollectionSpec, Vec<Value>)>,
+    pub collections: Vec<(&'static CollectionSpec, Vec<Compact>)>,
     pub specs: Option<Specs>,
 }
 
@@ -76,12 +76,20 @@ impl Dump {
     }
 
     /// The items of one collection (none when it is not part of this dump).
-    pub fn items(&self, name: &str) -> &[Value] {
+    pub fn items(&self, name: &str) -> &[Compact] {
         self.collections
             .iter()
             .find(|(spec, _)| spec.name == name)
             .map(|(_, items)| items.as_slice())
             .unwrap_or_default()
+    }
+
+    /// The SyncIds of one collection's items.
+    pub fn sync_ids(&self, name: &str) -> std::collections::HashSet<String> {
+        self.items(name)
+            .iter()
+            .filter_map(|item| item.field("_syncId")?.as_str().map(str::to_string))
+            .collect()
     }
 
     /// The files that hold this dump.
@@ -107,13 +115,13 @@ impl Dump {
 
     /// The same configuration (key order, item order and formatting aside).
     pub fn same_as(&self, other: &Dump) -> bool {
-        let by_sync_id = |items: &[Value]| {
-            let mut sorted = items.to_vec();
+        let by_sync_id = |items: &[Compact]| {
+            let mut sorted = Compact::values(items);
             sorted.sort_by(|a, b| a["_syncId"].as_str().cmp(&b["_syncId"].as_str()));
             Value::Array(sorted)
         };
         let snapshots = match (&self.snapshot, &other.snapshot) {
-            (Some(a), Some(b)) => json_equal(&a.0, &b.0),
+            (Some(a), Some(b)) => json_equal(&a.to_value(), &b.to_value()),
             (None, None) => true,
             _ => false,
         };
@@ -182,13 +190,16 @@ mod tests {
     fn one_layout_writes_and_reads_back_the_same_dump() {
         let roles = spec("roles").unwrap();
         let dump = Dump {
-            snapshot: Some(Snapshot(json!({
+            snapshot: Some(Snapshot::new(json!({
                 "version": 1, "directus": "10.13.1", "vendor": "sqlite",
                 "collections": [{"collection": "articles", "meta": null}],
                 "fields": [{"collection": "articles", "field": "id", "type": "integer"}],
                 "relations": []
             }))),
-            collections: vec![(roles, vec![json!({"name": "Editor", "_syncId": "r1"})])],
+            collections: vec![(
+                roles,
+                Compact::all(vec![json!({"name": "Editor", "_syncId": "r1"})]),
+            )],
             specs: Some(Specs {
                 item_graphql: "type Query".into(),
                 system_graphql: "type System".into(),

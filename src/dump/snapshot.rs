@@ -3,8 +3,9 @@
 //! `snapshot.json` with `--no-split`.
 
 use super::{DumpError, DumpSource, json::to_dump_string, read_json};
+use crate::json::Compact;
 use crate::snapshot::{PARTS, Snapshot};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -28,23 +29,14 @@ pub fn is_own_file(path: &Path) -> bool {
 /// The files of the snapshot folder, relative to it.
 pub fn files(snapshot: &Snapshot, split: bool) -> Vec<(PathBuf, String)> {
     if !split {
-        return vec![(PathBuf::from(SINGLE_FILE), to_dump_string(&snapshot.0))];
+        return vec![(PathBuf::from(SINGLE_FILE), to_dump_string(snapshot))];
     }
     let mut files = Vec::new();
-    let info: Map<String, Value> = snapshot
-        .0
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .filter(|(k, _)| !PARTS.contains(&k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.push((PathBuf::from(INFO_FILE), to_dump_string(&info)));
+    files.push((PathBuf::from(INFO_FILE), to_dump_string(&snapshot.info())));
     let mut taken = HashSet::new();
     for part in PARTS {
         for item in snapshot.part(part) {
+            let item = item.value();
             let collection = item
                 .get("collection")
                 .and_then(Value::as_str)
@@ -56,7 +48,7 @@ pub fn files(snapshot: &Snapshot, split: bool) -> Vec<(PathBuf, String)> {
                 _ => file_stem(collection),
             };
             let path = unique_path(&mut taken, part, &stem);
-            files.push((path, to_dump_string(item)));
+            files.push((path, to_dump_string(&item)));
         }
     }
     files
@@ -92,29 +84,28 @@ pub fn read(source: &dyn DumpSource, dir: &Path, split: bool) -> Result<Snapshot
         let path = dir.join(SINGLE_FILE);
         let value = read_json(source, &path)?;
         check_shape(source, &path, &value, &["version"])?;
-        return Ok(Snapshot(value));
+        return Ok(Snapshot::new(value));
     }
     let info_path = dir.join(INFO_FILE);
     let info = read_json(source, &info_path)?;
     check_shape(source, &info_path, &info, &["version"])?;
-    let mut snapshot = info.as_object().cloned().unwrap_or_default();
-    for part in PARTS {
-        let mut items = Vec::new();
+    let info = info.as_object().cloned().unwrap_or_default();
+    let mut parts: [Vec<Compact>; 3] = Default::default();
+    for (part, items) in PARTS.iter().zip(&mut parts) {
         for path in source.files_under(&dir.join(part))? {
             if path.extension().is_none_or(|e| e != "json") {
                 continue;
             }
             let item = read_json(source, &path)?;
-            let required: &[&str] = match part {
+            let required: &[&str] = match *part {
                 "collections" => &["collection"],
                 _ => &["collection", "field"],
             };
             check_shape(source, &path, &item, required)?;
-            items.push(item);
+            items.push(Compact::new(&item));
         }
-        snapshot.insert(part.to_string(), Value::Array(items));
     }
-    Ok(Snapshot(Value::Object(snapshot)))
+    Ok(Snapshot::of_parts(info, parts))
 }
 
 /// `part/stem.json`, or `part/stem_2.json`, ... when a case-insensitive file system would see
@@ -164,7 +155,7 @@ mod tests {
     use serde_json::json;
 
     fn sample() -> Snapshot {
-        Snapshot(json!({
+        Snapshot::new(json!({
             "version": 1, "directus": "10.13.1", "vendor": "sqlite",
             "collections": [{"collection": "Articles", "meta": null, "schema": {"name": "Articles"}},
                             {"collection": "articles", "meta": null, "schema": {"name": "articles"}},
@@ -210,7 +201,7 @@ mod tests {
         assert_eq!(file_stem("../../../../pwned"), "..%2F..%2F..%2F..%2Fpwned");
         assert_eq!(file_stem(".."), "%2E%2E");
         assert_eq!(file_stem("a%2Fb"), "a%252Fb");
-        let snapshot = Snapshot(json!({
+        let snapshot = Snapshot::new(json!({
             "version": 1, "collections": [{"collection": "articles"}],
             "fields": [{"collection": "articles", "field": "../../../../pwned"},
                        {"collection": "articles", "field": ".."}],

@@ -1,7 +1,7 @@
 //! What changed between two dumps, as a commit's summary line says it.
 
 use super::{Dump, DumpFiles, DumpSource, Layout, SPEC_FILES, collections, snapshot};
-use crate::json::json_equal;
+use crate::json::{Compact, json_equal};
 use crate::snapshot::{PARTS, Snapshot};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -110,23 +110,31 @@ impl Summary {
     }
 }
 
-fn sync_id_key(item: &Value) -> Option<&str> {
-    item.get("_syncId")?.as_str()
+fn sync_id_key(item: &Value) -> Option<String> {
+    item.get("_syncId")?.as_str().map(str::to_string)
 }
 
 /// Items of `new` not in `old`, in both but not equal, and in `old` only, by `key`.
-fn count<'a, K: Eq + std::hash::Hash>(
-    old: &'a [Value],
-    new: &'a [Value],
-    key: impl Fn(&'a Value) -> Option<K>,
-) -> Counts {
-    let index = |items: &'a [Value]| -> HashMap<K, &'a Value> {
+fn count(old: &[Compact], new: &[Compact], key: impl Fn(&Value) -> Option<String>) -> Counts {
+    let (old, new) = (Compact::values(old), Compact::values(new));
+    let index = |items: &[Value]| -> HashMap<String, usize> {
         items
             .iter()
-            .filter_map(|item| Some((key(item)?, item)))
+            .enumerate()
+            .filter_map(|(position, item)| Some((key(item)?, position)))
             .collect()
     };
-    let (old, new) = (index(old), index(new));
+    let (old_index, new_index) = (index(&old), index(&new));
+    let (old, new) = (
+        old_index
+            .iter()
+            .map(|(k, at)| (k, &old[*at]))
+            .collect::<HashMap<_, _>>(),
+        new_index
+            .iter()
+            .map(|(k, at)| (k, &new[*at]))
+            .collect::<HashMap<_, _>>(),
+    );
     Counts {
         create: new.keys().filter(|k| !old.contains_key(*k)).count(),
         update: new
@@ -219,9 +227,12 @@ mod tests {
 
     fn dump(roles: Value, fields: Value, relations: Value, specs: &str) -> Dump {
         Dump {
-            snapshot: Some(Snapshot(json!({"version": 1, "collections": [],
+            snapshot: Some(Snapshot::new(json!({"version": 1, "collections": [],
                                             "fields": fields, "relations": relations}))),
-            collections: vec![(spec("roles").unwrap(), roles.as_array().unwrap().clone())],
+            collections: vec![(
+                spec("roles").unwrap(),
+                Compact::all(roles.as_array().unwrap().clone()),
+            )],
             specs: Some(Specs {
                 item_graphql: specs.into(),
                 system_graphql: String::new(),

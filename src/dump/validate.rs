@@ -4,6 +4,7 @@
 
 use super::{Dump, DumpError, DumpSource, Layout};
 use crate::collections::IdPolicy;
+use crate::json::Compact;
 use crate::snapshot::Snapshot;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -37,7 +38,7 @@ impl Dump {
                     items.len()
                 )));
             }
-            for (index, item) in items.iter().enumerate() {
+            for (index, item) in items.iter().map(Compact::value).enumerate() {
                 let Some(object) = item.as_object() else {
                     return Err(invalid(format!("item {index} is not a JSON object")));
                 };
@@ -87,22 +88,39 @@ fn check_split_snapshot(
         path: format!("{}/", folder(part)),
         message,
     };
-    let collections: HashSet<String> = snapshot
-        .part("collections")
+    // Each entry is parsed once, for the names the checks below need.
+    let (mut collections, mut tables) = (HashSet::new(), Vec::new());
+    for entry in snapshot.part("collections").iter().map(Compact::value) {
+        let Some(collection) = name(&entry, "collection") else {
+            continue;
+        };
+        if entry.get("schema").is_some_and(|s| !s.is_null()) {
+            tables.push(collection.clone());
+        }
+        collections.insert(collection);
+    }
+    let key = |entry: &Value| Some((name(entry, "collection")?, name(entry, "field")?));
+    let (mut fields, mut foreign_keys) = (HashSet::new(), Vec::new());
+    for entry in snapshot.part("fields").iter().map(Compact::value) {
+        let Some(key) = key(&entry) else {
+            continue;
+        };
+        if entry
+            .pointer("/schema/foreign_key_table")
+            .is_some_and(|t| !t.is_null())
+        {
+            foreign_keys.push(key.clone());
+        }
+        fields.insert(key);
+    }
+    let relations: HashSet<(String, String)> = snapshot
+        .part("relations")
         .iter()
-        .filter_map(|c| name(c, "collection"))
+        .filter_map(|r| key(&r.value()))
         .collect();
-    let fields: HashSet<(String, String)> = snapshot
-        .part("fields")
-        .iter()
-        .filter_map(|f| Some((name(f, "collection")?, name(f, "field")?)))
-        .collect();
+    let with_fields: HashSet<&str> = fields.iter().map(|(c, _)| c.as_str()).collect();
     // A collection backed by a table has at least its primary key.
-    if let Some(table) = snapshot.part("collections").iter().find(|c| {
-        c.get("schema").is_some_and(|s| !s.is_null())
-            && name(c, "collection").is_some_and(|n| !fields.iter().any(|(fc, _)| *fc == n))
-    }) {
-        let table = name(table, "collection").unwrap_or_default();
+    if let Some(table) = tables.iter().find(|t| !with_fields.contains(t.as_str())) {
         return Err(missing(
             "fields",
             format!(
@@ -122,26 +140,10 @@ fn check_split_snapshot(
             ),
         ));
     }
-    let relations: HashSet<(String, String)> = snapshot
-        .part("relations")
-        .iter()
-        .filter_map(|r| Some((name(r, "collection")?, name(r, "field")?)))
-        .collect();
-    let foreign_key = snapshot.part("fields").iter().find(|f| {
-        let references = f
-            .pointer("/schema/foreign_key_table")
-            .is_some_and(|t| !t.is_null());
-        let key = name(f, "collection").zip(name(f, "field"));
-        references && key.is_some_and(|key| !relations.contains(&key))
-    });
-    if let Some(field) = foreign_key {
+    if let Some((collection, field)) = foreign_keys.iter().find(|key| !relations.contains(*key)) {
         return Err(missing(
             "relations",
-            format!(
-                "the field {}.{} is a foreign key without a relation file",
-                name(field, "collection").unwrap_or_default(),
-                name(field, "field").unwrap_or_default()
-            ),
+            format!("the field {collection}.{field} is a foreign key without a relation file"),
         ));
     }
     if let Some((collection, field)) = relations.iter().find(|key| !fields.contains(key)) {
@@ -179,7 +181,7 @@ mod tests {
 
     fn schema(collections: Value, fields: Value, relations: Value) -> Dump {
         Dump {
-            snapshot: Some(Snapshot(
+            snapshot: Some(Snapshot::new(
                 json!({"version": 1, "directus": "10.13.1", "vendor": "sqlite",
                 "collections": collections, "fields": fields, "relations": relations}),
             )),
@@ -215,7 +217,7 @@ mod tests {
         let roles = spec("roles").unwrap();
         let settings = spec("settings").unwrap();
         let with = |spec, items: Value| Dump {
-            collections: vec![(spec, items.as_array().unwrap().clone())],
+            collections: vec![(spec, Compact::all(items.as_array().unwrap().clone()))],
             ..Dump::default()
         };
         assert!(check(&with(roles, json!([{"name": "A", "_syncId": "a"}]))).is_ok());

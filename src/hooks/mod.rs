@@ -7,6 +7,7 @@ mod command;
 pub mod node;
 
 use crate::dump::Dump;
+use crate::json::Compact;
 use crate::snapshot::Snapshot;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -272,13 +273,15 @@ impl Hooks {
 
     /// Runs `onLoad` or `onSave` over a whole dump: the snapshot's hook, then each collection's.
     pub async fn run_on_dump(&self, name: HookName, dump: &mut Dump) -> Result<(), HookError> {
-        if let Some(snapshot) = dump.snapshot.take() {
-            dump.snapshot = Some(Snapshot(self.run("snapshot", name, snapshot.0).await?));
+        if let Some(snapshot) = dump.snapshot.take_if(|_| self.has("snapshot", name)) {
+            let value = self.run("snapshot", name, snapshot.to_value()).await?;
+            dump.snapshot = Some(Snapshot::new(value));
         }
         for (spec, items) in &mut dump.collections {
-            *items = self
-                .run_items(spec.name, name, std::mem::take(items))
-                .await?;
+            if self.has(spec.name, name) {
+                let values = Compact::values(&std::mem::take(items));
+                *items = Compact::all(self.run_items(spec.name, name, values).await?);
+            }
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 use crate::collections::{CollectionSpec, IdPolicy};
 use crate::directus::{Client, DirectusError};
 use crate::idmap::{IdMap, IdMapOwner, id_string};
+use crate::json::Compact;
 use futures::future::try_join_all;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -13,7 +14,7 @@ pub struct Instance {
     /// The rows as read with the items; writes go to the [`IdMapOwner`].
     pub id_map: IdMap,
     /// Raw items (with their `id`) of each collection read, in the server's order.
-    pub items: HashMap<&'static str, Vec<Value>>,
+    items: HashMap<&'static str, Vec<ReadItem>>,
     /// Tracked items an `onQuery` filter left out: they exist, so their id-map rows are not
     /// dangling, and push leaves them alone.
     pub hidden: HashMap<&'static str, HashSet<String>>,
@@ -21,12 +22,30 @@ pub struct Instance {
     ids: std::sync::OnceLock<HashMap<&'static str, HashSet<String>>>,
 }
 
-/// One live item in dump form, with its local id and whether the id map knows it.
+/// One item as read: its local id, and the item (with its `id`) as Directus sent it, held
+/// compact until worked on.
+#[derive(Debug, Clone)]
+pub struct ReadItem {
+    pub local_id: String,
+    pub raw: Compact,
+}
+
+impl ReadItem {
+    /// `None` for a row without an id (nothing a push could address).
+    fn of(raw: Compact) -> Option<ReadItem> {
+        Some(ReadItem {
+            local_id: id_string(&raw.field("id")?)?,
+            raw,
+        })
+    }
+}
+
+/// One live item, with its local id and whether the id map knows it.
 #[derive(Debug, Clone)]
 pub struct LiveItem<'a> {
     pub local_id: String,
     pub sync_id: Option<String>,
-    pub raw: &'a Value,
+    pub raw: &'a Compact,
 }
 
 impl Instance {
@@ -39,18 +58,17 @@ impl Instance {
     ) -> Result<Instance, DirectusError> {
         let (id_map, lists) = tokio::try_join!(
             ids.reload(client),
-            try_join_all(specs.iter().map(|spec| read_collection(
-                client,
-                spec,
-                queries.get(spec.name)
-            ))),
+            try_join_all(specs.iter().map(|spec| async {
+                let list = read_collection(client, spec, queries.get(spec.name)).await?;
+                let list: Vec<ReadItem> = list.into_iter().filter_map(ReadItem::of).collect();
+                Ok::<_, DirectusError>(list)
+            })),
         )?;
         let mut items = HashMap::new();
         for (spec, mut list) in specs.iter().zip(lists) {
             if let Some(placeholder) = spec.runner_placeholder {
                 list.retain(|item| {
-                    let id = item.get("id").and_then(id_string).unwrap_or_default();
-                    id_map.sync_id(spec.name, &id).as_deref() != Some(placeholder)
+                    id_map.sync_id(spec.name, &item.local_id).as_deref() != Some(placeholder)
                 });
             }
             items.insert(spec.name, list);
@@ -67,15 +85,27 @@ impl Instance {
         .await?
         .into_iter()
         .collect();
-        Ok(Instance::new(id_map, items, hidden))
+        Ok(Instance {
+            id_map,
+            items,
+            hidden,
+            ids: Default::default(),
+        })
     }
 
-    /// A live state as read (or, in tests, as made up).
+    /// A live state as made up (in tests).
     pub fn new(
         id_map: IdMap,
         items: HashMap<&'static str, Vec<Value>>,
         hidden: HashMap<&'static str, HashSet<String>>,
     ) -> Instance {
+        let items = items
+            .into_iter()
+            .map(|(name, list)| {
+                let list = list.iter().map(Compact::new).filter_map(ReadItem::of);
+                (name, list.collect())
+            })
+            .collect();
         Instance {
             id_map,
             items,
@@ -91,10 +121,7 @@ impl Instance {
             self.items
                 .iter()
                 .map(|(name, items)| {
-                    let ids = items
-                        .iter()
-                        .filter_map(|item| item.get("id").and_then(id_string))
-                        .collect();
+                    let ids = items.iter().map(|item| item.local_id.clone()).collect();
                     (*name, ids)
                 })
                 .collect()
@@ -115,13 +142,10 @@ impl Instance {
             .map(|items| {
                 items
                     .iter()
-                    .filter_map(|raw| {
-                        let local_id = raw.get("id").and_then(id_string)?;
-                        Some(LiveItem {
-                            sync_id: self.id_map.sync_id(spec.name, &local_id),
-                            local_id,
-                            raw,
-                        })
+                    .map(|item| LiveItem {
+                        sync_id: self.id_map.sync_id(spec.name, &item.local_id),
+                        local_id: item.local_id.clone(),
+                        raw: &item.raw,
                     })
                     .collect()
             })
@@ -130,8 +154,21 @@ impl Instance {
 }
 
 impl Instance {
+    /// Whether the collection was read.
+    pub fn has_read(&self, collection: &str) -> bool {
+        self.items.contains_key(collection)
+    }
+
+    /// The items of a collection as read, each with its local id.
+    pub fn read_items(&self, collection: &str) -> &[ReadItem] {
+        self.items
+            .get(collection)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
     /// The raw items of a collection, taken out of this state (pull turns them into the dump).
-    pub fn take_items(&mut self, spec: &CollectionSpec) -> Vec<Value> {
+    pub fn take_items(&mut self, spec: &CollectionSpec) -> Vec<ReadItem> {
         self.ids.take();
         self.items.remove(spec.name).unwrap_or_default()
     }
@@ -147,11 +184,11 @@ impl Instance {
             return None;
         };
         let local = self.id_map.local_id(collection, sync_id)?;
-        self.items.get(collection)?.iter().find_map(|item| {
-            (item.get("id").and_then(id_string).as_deref() == Some(local.as_str()))
-                .then(|| item.get(field)?.as_str().map(str::to_string))
-                .flatten()
-        })
+        let item = self
+            .read_items(collection)
+            .iter()
+            .find(|item| item.local_id == local)?;
+        item.raw.field(field)?.as_str().map(str::to_string)
     }
 }
 
@@ -161,17 +198,14 @@ async fn hidden_ids(
     client: &Client,
     spec: &CollectionSpec,
     id_map: &IdMap,
-    read: &[Value],
+    read: &[ReadItem],
 ) -> Result<HashSet<String>, DirectusError> {
-    let seen: HashSet<String> = read
-        .iter()
-        .filter_map(|item| item.get("id").and_then(id_string))
-        .collect();
+    let seen: HashSet<&str> = read.iter().map(|item| item.local_id.as_str()).collect();
     let missing: Vec<String> = id_map
         .rows(spec.name)
         .into_iter()
         .map(|row| row.local_id)
-        .filter(|id| !seen.contains(id))
+        .filter(|id| !seen.contains(id.as_str()))
         .collect();
     let mut hidden = HashSet::new();
     for chunk in missing.chunks(100) {
@@ -197,12 +231,16 @@ pub async fn read_collection(
     client: &Client,
     spec: &CollectionSpec,
     query: Option<&Value>,
-) -> Result<Vec<Value>, DirectusError> {
+) -> Result<Vec<Compact>, DirectusError> {
     if spec.id_policy == IdPolicy::Singleton {
         // Before anyone saves settings, Directus answers defaults with `id: null`: no item.
         let item = client.get(spec.endpoint).await?;
         let exists = item.get("id").is_some_and(|id| !id.is_null());
-        return Ok(if exists { vec![item] } else { Vec::new() });
+        return Ok(if exists {
+            vec![Compact::new(&item)]
+        } else {
+            Vec::new()
+        });
     }
     let mut params = query.map(query_params).unwrap_or_default();
     if let Some(filter) = spec.filter {
@@ -217,14 +255,14 @@ pub async fn read_collection(
         params.push(("filter".into(), filter.to_string()));
     }
     if !spec.merged_duplicates {
-        return client.list(spec.endpoint, params).await;
+        return client.list_compact(spec.endpoint, params).await;
     }
     // Directus 10 merges permission rows after reading a page: the count is checked on the
     // rows recovered.
     let (items, total) = client.list_as_served(spec.endpoint, &params).await?;
     let mut items = split_merged_duplicates(client, spec, items).await?;
     // It also lists synthetic system permissions without an id: they are not rows.
-    items.retain(|item| item.get("id").is_some_and(|id| !id.is_null()));
+    items.retain(|item| item.field("id").is_some_and(|id| !id.is_null()));
     match total {
         Some(total) if items.len() as u64 != total => Err(crate::directus::short_list(
             spec.endpoint,
@@ -257,8 +295,8 @@ fn query_params(query: &Value) -> Vec<(String, String)> {
 async fn split_merged_duplicates(
     client: &Client,
     spec: &CollectionSpec,
-    items: Vec<Value>,
-) -> Result<Vec<Value>, DirectusError> {
+    items: Vec<Compact>,
+) -> Result<Vec<Compact>, DirectusError> {
     use crate::collections::NaturalKey;
     use crate::directus::Request;
     use reqwest::Method;
@@ -267,11 +305,11 @@ async fn split_merged_duplicates(
     let NaturalKey::Fields(key) = spec.natural_key else {
         return Ok(items);
     };
-    let (mut rows, merged): (Vec<Value>, Vec<Value>) = items.into_iter().partition(|item| {
-        item.get("id").is_some_and(|id| !id.is_null())
-            || item.get("system").and_then(Value::as_bool) == Some(true)
+    let (mut rows, merged): (Vec<Compact>, Vec<Compact>) = items.into_iter().partition(|item| {
+        item.field("id").is_some_and(|id| !id.is_null())
+            || item.field("system").and_then(|system| system.as_bool()) == Some(true)
     });
-    for group in merged {
+    for group in merged.iter().map(Compact::value) {
         let mut conditions: Vec<Value> = key
             .iter()
             .map(|field| match group.get(*field) {
@@ -303,7 +341,7 @@ async fn split_merged_duplicates(
                 spec.endpoint,
                 crate::directus::path(&[&id.to_string()])?
             );
-            rows.push(client.get(&path).await?);
+            rows.push(Compact::new(&client.get(&path).await?));
             last = id;
         }
     }

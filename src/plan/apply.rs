@@ -451,8 +451,9 @@ impl Executor<'_> {
         local_id: Option<&str>,
         defer: &[(usize, String)],
     ) -> (Value, Vec<(String, Value)>) {
-        let (mut payload, mut deferred) = self.payload(spec, &change.item, local_id);
-        defer_links(&mut payload, &mut deferred, &change.item, index, defer);
+        let item = change.item.value();
+        let (mut payload, mut deferred) = self.payload(spec, &item, local_id);
+        defer_links(&mut payload, &mut deferred, &item, index, defer);
         (payload, deferred)
     }
 

@@ -10,7 +10,7 @@ use crate::collections::{CollectionSpec, Label, NaturalKey};
 use crate::dump::Dump;
 use crate::idmap::IdMap;
 use crate::instance::{Instance, LiveItem};
-use crate::json::json_equal;
+use crate::json::{Compact, json_equal};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -26,12 +26,11 @@ pub fn build_collections(
     let matchings: Vec<Matching> = specs
         .iter()
         .map(|spec| {
-            let matching = match_items(spec, dump.items(spec.name), instance, &id_map);
+            let items = dump.items(spec.name);
+            let matching = match_items(spec, items, instance, &id_map);
             for (index, target) in matching.targets.iter().enumerate() {
                 if let Some((live, How::Moved(old))) = target {
-                    let new = dump.items(spec.name)[index]["_syncId"]
-                        .as_str()
-                        .unwrap_or_default();
+                    let new = &matching.sync_ids[index];
                     let local = &matching.live[*live].local_id;
                     let id_map = id_map.to_mut();
                     id_map.remove(spec.name, old);
@@ -76,6 +75,8 @@ enum How {
 
 /// The dump items of one collection matched with its live items.
 struct Matching<'a> {
+    /// The SyncId of each dump item.
+    sync_ids: Vec<String>,
     live: Vec<LiveItem<'a>>,
     /// Per dump item (in dump order): its live item (index into `live`), or `None` (create).
     targets: Vec<Option<(usize, How)>>,
@@ -83,9 +84,11 @@ struct Matching<'a> {
     deletes: Vec<usize>,
 }
 
+/// Dump items are parsed one at a time, as they are compared: a large collection is never
+/// held parsed as a whole.
 fn match_items<'a>(
     spec: &'static CollectionSpec,
-    dump_items: &[Value],
+    dump_items: &[Compact],
     instance: &'a Instance,
     id_map: &IdMap,
 ) -> Matching<'a> {
@@ -101,28 +104,34 @@ fn match_items<'a>(
     // Untracked items are also taken over by a unique identity (a role's name): a push killed
     // between forgetting a moved SyncId and recording the new one left the item untracked.
     let untracked_identity = |index: usize| {
-        let item = spec.to_dump(live[index].raw, "", id_map);
+        let item = spec.to_dump(live[index].raw.value(), "", id_map);
         identity_key(spec, &item)
     };
+    let (sync_ids, dump_keys): (Vec<String>, Vec<Option<String>>) = dump_items
+        .iter()
+        .map(|item| {
+            let item = item.value();
+            let sync_id = item["_syncId"].as_str().unwrap_or_default().to_string();
+            (sync_id, identity_key(spec, &item))
+        })
+        .unzip();
     let untracked_keys: Vec<(usize, Option<String>)> = untracked
         .iter()
         .map(|index| (*index, untracked_identity(*index)))
         .filter(|_| !spec.identity.is_empty())
         .collect();
     let untracked_counts = counts(untracked_keys.iter().filter_map(|(_, k)| k.as_ref()));
-    let dump_keys: Vec<Option<String>> = dump_items
-        .iter()
-        .map(|item| identity_key(spec, item))
-        .collect();
     let dump_counts = counts(dump_keys.iter().flatten());
     let mut targets = Vec::new();
-    for (item, key) in dump_items.iter().zip(&dump_keys) {
-        let sync_id = item["_syncId"].as_str().unwrap_or_default();
-        let target = tracked.get(sync_id).map(|index| (*index, How::Tracked));
+    for (index, (sync_id, key)) in sync_ids.iter().zip(&dump_keys).enumerate() {
+        let target = tracked
+            .get(sync_id.as_str())
+            .map(|index| (*index, How::Tracked));
         let target = target.or_else(|| {
+            let item = dump_items[index].value();
             let position = untracked
                 .iter()
-                .position(|l| same_natural_key(spec, item, sync_id, &live[*l], id_map))?;
+                .position(|l| same_natural_key(spec, &item, sync_id, &live[*l], id_map))?;
             Some((untracked.remove(position), How::Adopted))
         });
         let target = target.or_else(|| {
@@ -141,10 +150,7 @@ fn match_items<'a>(
     }
     let mut deletes = Vec::new();
     if spec.deletable {
-        let dump_sync_ids: HashSet<&str> = dump_items
-            .iter()
-            .filter_map(|i| i.get("_syncId").and_then(Value::as_str))
-            .collect();
+        let dump_sync_ids: HashSet<&str> = sync_ids.iter().map(String::as_str).collect();
         deletes = (0..live.len())
             .filter(|index| {
                 live[*index]
@@ -155,19 +161,21 @@ fn match_items<'a>(
             .collect();
     }
     let mut matching = Matching {
+        sync_ids,
         live,
         targets,
         deletes,
     };
-    find_moves(spec, dump_items, &mut matching, instance, id_map);
+    find_moves(spec, &dump_keys, &mut matching, instance, id_map);
     matching
 }
 
 /// Pairs creates with deletes that are the same item under a new SyncId (see
-/// [`CollectionSpec::identity`]): each pair becomes an update of the live item.
+/// [`CollectionSpec::identity`]): each pair becomes an update of the live item. `dump_keys`:
+/// the identity of each dump item.
 fn find_moves(
     spec: &CollectionSpec,
-    dump_items: &[Value],
+    dump_keys: &[Option<String>],
     matching: &mut Matching<'_>,
     instance: &Instance,
     id_map: &IdMap,
@@ -184,9 +192,9 @@ fn find_moves(
                 .local_id(spec.name, sync_id)
                 .is_some_and(|local| instance.exists(spec.name, &local))
     };
-    let creates: Vec<usize> = (0..dump_items.len())
+    let creates: Vec<usize> = (0..dump_keys.len())
         .filter(|index| matching.targets[*index].is_none())
-        .filter(|index| free(dump_items[*index]["_syncId"].as_str().unwrap_or_default()))
+        .filter(|index| free(&matching.sync_ids[*index]))
         .collect();
     if creates.is_empty() {
         return;
@@ -194,13 +202,9 @@ fn find_moves(
     let live_keys: HashMap<usize, String> = (0..matching.live.len())
         .filter_map(|index| {
             let live = &matching.live[index];
-            let item = spec.to_dump(live.raw, live.sync_id.as_deref()?, id_map);
+            let item = spec.to_dump(live.raw.value(), live.sync_id.as_deref()?, id_map);
             Some((index, identity_key(spec, &item)?))
         })
-        .collect();
-    let dump_keys: Vec<Option<String>> = dump_items
-        .iter()
-        .map(|item| identity_key(spec, item))
         .collect();
     let live_counts = counts(live_keys.values());
     let dump_counts = counts(dump_keys.iter().flatten());
@@ -244,7 +248,7 @@ fn identity_key(spec: &CollectionSpec, item: &Value) -> Option<String> {
 
 fn compare_collection(
     spec: &'static CollectionSpec,
-    dump_items: &[Value],
+    dump_items: &[Compact],
     matching: Matching<'_>,
     instance: &Instance,
     id_map: &IdMap,
@@ -257,18 +261,19 @@ fn compare_collection(
         .filter(|row| !instance.exists(spec.name, &row.local_id))
         .collect();
     let Matching {
+        sync_ids,
         live,
         targets,
         deletes,
     } = matching;
     let mut items = Vec::new();
-    for (item, target) in dump_items.iter().zip(targets) {
-        let sync_id = item["_syncId"].as_str().unwrap_or_default().to_string();
+    for ((compact, target), sync_id) in dump_items.iter().zip(targets).zip(sync_ids) {
+        let item = &compact.value();
         let label = spec.label(item, names);
         let action = match target {
             Some((index, how)) => {
                 let live = &live[index];
-                let live_item = spec.to_dump(live.raw, &sync_id, id_map);
+                let live_item = spec.to_dump(live.raw.value(), &sync_id, id_map);
                 let changes = field_changes(item, &live_item);
                 if changes.is_empty() && how == How::Tracked {
                     continue;
@@ -293,19 +298,19 @@ fn compare_collection(
             sync_id,
             label,
             details,
-            item: item.clone(),
+            item: compact.clone(),
             action,
         });
     }
     for index in deletes {
         let live = &live[index];
         let sync_id = live.sync_id.clone().unwrap_or_default();
-        let item = spec.to_dump(live.raw, &sync_id, id_map);
+        let item = spec.to_dump(live.raw.value(), &sync_id, id_map);
         items.push(ItemChange {
             label: spec.label(&item, names),
             details: Vec::new(),
             sync_id,
-            item,
+            item: Compact::new(&item),
             action: Action::Delete {
                 local_id: live.local_id.clone(),
             },
@@ -351,7 +356,7 @@ fn same_natural_key(
         NaturalKey::Id => live.local_id == sync_id,
         NaturalKey::Singleton => true,
         NaturalKey::Fields(fields) => {
-            let live_item = spec.to_dump(live.raw, sync_id, id_map);
+            let live_item = spec.to_dump(live.raw.value(), sync_id, id_map);
             fields.iter().all(|field| {
                 json_equal(
                     item.get(*field).unwrap_or(&Value::Null),
@@ -365,7 +370,7 @@ fn same_natural_key(
 /// How labels name the items relations point at: by the label field of the dump's items
 /// (collections labelled by a field), else as the instance names them.
 struct Names<'a> {
-    dump: HashMap<(&'a str, &'a str), &'a str>,
+    dump: HashMap<(&'static str, String), String>,
     instance: &'a Instance,
 }
 
@@ -376,12 +381,12 @@ impl<'a> Names<'a> {
             let Label::Field(field) = spec.label else {
                 continue;
             };
-            for item in items {
+            for item in items.iter().map(Compact::value) {
                 if let (Some(sync_id), Some(name)) = (
                     item.get("_syncId").and_then(Value::as_str),
                     item.get(field).and_then(Value::as_str),
                 ) {
-                    names.insert((spec.name, sync_id), name);
+                    names.insert((spec.name, sync_id.to_string()), name.to_string());
                 }
             }
         }
@@ -392,7 +397,8 @@ impl<'a> Names<'a> {
     }
 
     fn get(&self, target: &str, sync_id: &str) -> Option<String> {
-        match self.dump.get(&(target, sync_id)) {
+        let key = crate::collections::spec(target).map(|spec| (spec.name, sync_id.to_string()));
+        match key.and_then(|key| self.dump.get(&key)) {
             Some(name) => Some(name.to_string()),
             None => self.instance.name_of(target, sync_id),
         }
@@ -417,12 +423,14 @@ pub fn check_values(
             continue;
         };
         for change in &collection.items {
+            let item;
             let values: Vec<(&String, &Value)> = match &change.action {
-                Action::Create => change
-                    .item
-                    .as_object()
-                    .map(|o| o.iter().collect())
-                    .unwrap_or_default(),
+                Action::Create => {
+                    item = change.item.value();
+                    item.as_object()
+                        .map(|o| o.iter().collect())
+                        .unwrap_or_default()
+                }
                 Action::Update { changes, .. } => {
                     changes.iter().map(|c| (&c.field, &c.new)).collect()
                 }
@@ -484,6 +492,7 @@ fn check_references(
     id_map: &IdMap,
 ) -> Vec<String> {
     let mut problems = Vec::new();
+    let mut dump_sync_ids: HashMap<&str, HashSet<String>> = HashMap::new();
     for change in items {
         let changed: Option<Vec<&str>> = match &change.action {
             Action::Create => None,
@@ -492,21 +501,21 @@ fn check_references(
             }
             Action::Delete { .. } => continue,
         };
-        for (relation, sync_id) in spec.references(&change.item) {
+        for (relation, sync_id) in spec.references(&change.item.value()) {
             if changed
                 .as_ref()
                 .is_some_and(|fields| !fields.contains(&relation.path[0]))
             {
                 continue;
             }
-            let in_dump = dump
-                .items(relation.target)
-                .iter()
-                .any(|i| i.get("_syncId").and_then(Value::as_str) == Some(&sync_id));
+            let in_dump = dump_sync_ids
+                .entry(relation.target)
+                .or_insert_with(|| dump.sync_ids(relation.target))
+                .contains(&sync_id);
             let on_instance = id_map
                 .local_id(relation.target, &sync_id)
                 .is_some_and(|local| {
-                    !instance.items.contains_key(relation.target)
+                    !instance.has_read(relation.target)
                         || instance.id_map.is_placeholder(relation.target, &sync_id)
                         || instance.exists(relation.target, &local)
                 });

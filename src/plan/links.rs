@@ -106,14 +106,10 @@ pub fn link_input(
     changes: &CollectionChanges,
     instance: &Instance,
 ) -> LinkInput {
-    let live_items = instance
-        .items
-        .get(spec.name)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let live_ids: HashSet<String> = live_items
+    let live_items = instance.read_items(spec.name);
+    let live_ids: HashSet<&str> = live_items
         .iter()
-        .filter_map(|item| item.get("id").and_then(id_string))
+        .map(|item| item.local_id.as_str())
         .collect();
     // Untracked items this push takes over, and items whose SyncId moves, are targets under
     // their (new) SyncId already.
@@ -138,13 +134,13 @@ pub fn link_input(
             Some(local) => local.to_string(),
             None => instance.id_map.local_id(spec.name, sync_id)?,
         };
-        live_ids.contains(&local).then_some(local)
+        live_ids.contains(local.as_str()).then_some(local)
     };
-    let creates: Vec<&Value> = changes
+    let creates: Vec<Value> = changes
         .items
         .iter()
-        .filter(|c| matches!(c.action, Action::Create))
-        .map(|c| &c.item)
+        .filter(|c| !spec.unique_links.is_empty() && matches!(c.action, Action::Create))
+        .map(|c| c.item.value())
         .collect();
     let fields = spec
         .unique_links
@@ -154,8 +150,8 @@ pub fn link_input(
             live: live_items
                 .iter()
                 .filter_map(|item| {
-                    let id = item.get("id").and_then(id_string)?;
-                    Some((id, item.get(*field).and_then(id_string)?))
+                    let target = item.raw.field(field)?;
+                    Some((item.local_id.clone(), id_string(&target)?))
                 })
                 .collect(),
             updates: changes

@@ -22,6 +22,7 @@ pub use progress::Progress;
 
 use crate::collections::{CollectionSpec, ItemLabel};
 use crate::idmap::IdMapRow;
+use crate::json::Compact;
 use crate::snapshot::SchemaDiff;
 use serde::Serialize;
 use serde_json::Value;
@@ -63,7 +64,7 @@ pub struct ItemChange {
     pub details: Vec<(&'static str, String)>,
     /// The dump item (create, update) or the live item in dump form (delete).
     #[serde(skip)]
-    pub item: Value,
+    pub item: Compact,
     #[serde(flatten)]
     pub action: Action,
 }

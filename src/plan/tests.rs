@@ -7,6 +7,7 @@ use crate::collections::{CollectionSpec, spec};
 use crate::dump::Dump;
 use crate::idmap::{IdMap, IdMapRow};
 use crate::instance::Instance;
+use crate::json::Compact;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 
@@ -34,19 +35,22 @@ pub(super) fn dump(items: Vec<(&'static str, Vec<Value>)>) -> Dump {
     Dump {
         collections: items
             .into_iter()
-            .map(|(name, items)| (spec(name).unwrap(), items))
+            .map(|(name, items)| (spec(name).unwrap(), Compact::all(items)))
             .collect(),
         ..Dump::default()
     }
 }
 
-/// The items of one collection of a test dump, to edit.
-fn items_mut<'a>(dump: &'a mut Dump, name: &str) -> &'a mut Vec<Value> {
-    dump.collections
+/// Edits the items of one collection of a test dump.
+fn edit_items(dump: &mut Dump, name: &str, edit: impl FnOnce(&mut Vec<Value>)) {
+    let (_, items) = dump
+        .collections
         .iter_mut()
         .find(|(spec, _)| spec.name == name)
-        .map(|(_, items)| items)
-        .unwrap()
+        .unwrap();
+    let mut values = Compact::values(items);
+    edit(&mut values);
+    *items = Compact::all(values);
 }
 
 fn specs(names: &[&str]) -> Vec<&'static CollectionSpec> {
@@ -166,7 +170,7 @@ fn creates_updates_and_deletes_are_told_apart() {
     assert_eq!(viewer.label.to_string(), "\"Viewer\"");
     assert_eq!(viewer.label.as_str(), "Viewer");
     assert_eq!(
-        viewer.item,
+        viewer.item.value(),
         json!({"name": "Viewer", "description": "Reads", "_syncId": "s-viewer"})
     );
     assert_eq!(plan.counts().total(), 3);
@@ -560,10 +564,11 @@ fn the_reversed_chain_becomes_three_waves_of_one_update() {
 fn link_input_maps_new_targets_and_creates() {
     // o3 is deleted; a new o4 takes o3's place after o2, and o1 links to the new o4.
     let (instance, mut dump) = chain([Some("o4"), Some("o4b"), None]);
-    let operations = items_mut(&mut dump, "operations");
-    operations.retain(|o| o["_syncId"] != "o3");
-    operations.push(json!({"key": "o4", "flow": "f", "resolve": "o2", "_syncId": "o4"}));
-    operations.push(json!({"key": "o4b", "flow": "f", "resolve": null, "_syncId": "o4b"}));
+    edit_items(&mut dump, "operations", |operations| {
+        operations.retain(|o| o["_syncId"] != "o3");
+        operations.push(json!({"key": "o4", "flow": "f", "resolve": "o2", "_syncId": "o4"}));
+        operations.push(json!({"key": "o4b", "flow": "f", "resolve": null, "_syncId": "o4b"}));
+    });
     let plan = plan(&["flows", "operations"], &dump, &instance);
     let operations = &plan.collections[1];
     let input = link_input(operations.spec, operations, &instance);
@@ -1072,7 +1077,7 @@ fn a_permission_of_a_moved_role_moves_too() {
     // new SyncId.
     let instance = editor_instance();
     let mut dump = editor_dump("s-new", "Writes");
-    items_mut(&mut dump, "permissions")[0]["_syncId"] = json!("p2");
+    edit_items(&mut dump, "permissions", |p| p[0]["_syncId"] = json!("p2"));
     let plan = plan(&["roles", "permissions", "settings"], &dump, &instance);
     assert_eq!(
         actions(&plan.collections[0]),
@@ -1093,7 +1098,7 @@ fn a_reference_to_the_sync_id_a_role_left_is_unresolved() {
     // After the move nothing answers to the old SyncId any more.
     let instance = editor_instance();
     let mut dump = editor_dump("s-new", "Writes");
-    items_mut(&mut dump, "permissions")[0]["role"] = json!("s-old");
+    edit_items(&mut dump, "permissions", |p| p[0]["role"] = json!("s-old"));
     let plan = plan(&["roles", "permissions"], &dump, &instance);
     assert_eq!(
         plan.unresolved,
@@ -1170,7 +1175,7 @@ fn translations_and_operations_keep_their_items_under_new_sync_ids() {
 
     // A key of another flow is another operation.
     let mut other = dump.clone();
-    items_mut(&mut other, "operations")[1]["key"] = json!("c");
+    edit_items(&mut other, "operations", |o| o[1]["key"] = json!("c"));
     let plan = self::plan(&["translations", "flows", "operations"], &other, &instance);
     assert_eq!(
         actions(&plan.collections[2]),

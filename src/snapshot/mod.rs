@@ -6,8 +6,9 @@ mod changes;
 pub use changes::{SchemaChange, SchemaChangeKind, SchemaChanges, SchemaEdit};
 
 use crate::directus::{Client, DirectusError, Request};
+use crate::json::Compact;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The collections the tool keeps on an instance for itself (where SyncIds are kept, the
 /// lock) are bookkeeping, never schema to sync (pushing the extension's table to an instance
@@ -21,36 +22,89 @@ pub fn hidden() -> [&'static str; 3] {
 pub const PARTS: [&str; 3] = ["collections", "fields", "relations"];
 
 /// A schema snapshot as Directus shapes it: `{version, directus, vendor, collections, fields,
-/// relations}`. Kept as JSON so that fields Directus adds later survive a round trip.
+/// relations}`. Kept as JSON so that fields Directus adds later survive a round trip; each
+/// entry of a part as its compact text (a large schema holds thousands of fields).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Snapshot(pub Value);
+pub struct Snapshot {
+    /// Directus' keys in its order. A part's key keeps its place here with an empty list:
+    /// its entries are in `parts`.
+    head: Map<String, Value>,
+    /// The entries of each of [`PARTS`].
+    parts: [Vec<Compact>; 3],
+}
 
 impl Snapshot {
     pub async fn fetch(client: &Client) -> Result<Snapshot, DirectusError> {
-        let value = client.get("/schema/snapshot").await?;
-        let mut snapshot = Snapshot(value);
+        let mut snapshot: Snapshot = client.get_data("/schema/snapshot").await?;
         snapshot.hide_collections(&hidden());
         Ok(snapshot)
     }
 
+    /// A snapshot of its JSON value (anything but an object is an empty one).
+    pub fn new(value: Value) -> Snapshot {
+        let head = match value {
+            Value::Object(head) => head,
+            _ => Map::new(),
+        };
+        let mut snapshot = Snapshot {
+            head,
+            parts: Default::default(),
+        };
+        for (index, part) in PARTS.iter().enumerate() {
+            if let Some(Value::Array(entries)) = snapshot.head.get_mut(*part) {
+                snapshot.parts[index] = std::mem::take(entries).iter().map(Compact::new).collect();
+            }
+        }
+        snapshot
+    }
+
+    /// The snapshot of `info` (the keys that describe it) followed by its parts.
+    pub fn of_parts(mut info: Map<String, Value>, parts: [Vec<Compact>; 3]) -> Snapshot {
+        for part in PARTS {
+            info.insert(part.to_string(), Value::Array(Vec::new()));
+        }
+        Snapshot { head: info, parts }
+    }
+
+    /// The whole snapshot as one JSON value (hooks see it so).
+    pub fn to_value(&self) -> Value {
+        let mut value = self.head.clone();
+        for (index, part) in PARTS.iter().enumerate() {
+            if let Some(Value::Array(entries)) = value.get_mut(*part) {
+                *entries = Compact::values(&self.parts[index]);
+            }
+        }
+        Value::Object(value)
+    }
+
+    /// The keys that describe the snapshot (`version`, `directus`, `vendor`...), without the
+    /// parts.
+    pub fn info(&self) -> Map<String, Value> {
+        self.head
+            .iter()
+            .filter(|(key, _)| !PARTS.contains(&key.as_str()))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect()
+    }
+
+    /// The database the snapshot was taken of (`sqlite`, `postgres`...).
+    pub fn vendor(&self) -> Option<&str> {
+        self.head.get("vendor").and_then(Value::as_str)
+    }
+
     /// The entries of one of [`PARTS`].
-    pub fn part(&self, name: &str) -> &[Value] {
-        self.0
-            .get(name)
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
+    pub fn part(&self, name: &str) -> &[Compact] {
+        PARTS
+            .iter()
+            .position(|part| *part == name)
+            .map(|index| self.parts[index].as_slice())
             .unwrap_or_default()
     }
 
     /// Drops collections (with their fields and relations) that must never be synced.
     pub fn hide_collections(&mut self, hidden: &[&str]) {
-        let Some(object) = self.0.as_object_mut() else {
-            return;
-        };
-        for part in PARTS {
-            if let Some(Value::Array(items)) = object.get_mut(part) {
-                items.retain(|item| !mentions_hidden(item, hidden));
-            }
+        for entries in &mut self.parts {
+            entries.retain(|entry| !mentions_hidden(&entry.value(), hidden));
         }
     }
 
@@ -63,7 +117,7 @@ impl Snapshot {
     ) -> Result<SchemaComparison, DirectusError> {
         // Without `force` first: Directus then says whether the Directus version or the
         // database vendor differs, and only a vendor change makes column types differ.
-        let own_vendor = self.0.get("vendor").and_then(Value::as_str);
+        let own_vendor = self.vendor();
         let (response, target_vendor) = match self.request_diff(client, false).await {
             Ok(response) => (response, own_vendor.map(str::to_string)),
             Err(DirectusError::Api {
@@ -109,7 +163,8 @@ impl Snapshot {
     }
 
     async fn request_diff(&self, client: &Client, force: bool) -> Result<Value, DirectusError> {
-        let mut request = Request::new(Method::POST, "/schema/diff").upload(&self.0);
+        let text = serde_json::to_string(self).expect("a snapshot serialises");
+        let mut request = Request::new(Method::POST, "/schema/diff").upload(&text);
         if force {
             // Directus treats the mere presence of `force` as true.
             request = request.query("force", "true");
@@ -303,7 +358,7 @@ impl SchemaDiff {
     }
 
     pub async fn apply(&self, client: &Client) -> Result<(), DirectusError> {
-        let body = serde_json::json!({"hash": self.hash, "diff": self.diff});
+        let body = serde_json::json!({"hash": self.hash, "diff": self.diff}).to_string();
         client
             .json(Request::new(Method::POST, "/schema/apply").upload(&body))
             .await?;
@@ -398,6 +453,57 @@ impl SchemaDiff {
     }
 }
 
+impl serde::Serialize for Snapshot {
+    /// As Directus shapes it: the keys in its order, each part's entries in its place.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.head.len()))?;
+        for (key, value) in &self.head {
+            match PARTS.iter().position(|part| part == key) {
+                Some(index) if value.is_array() => map.serialize_entry(key, &self.parts[index])?,
+                _ => map.serialize_entry(key, value)?,
+            }
+        }
+        map.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Snapshot {
+    /// Each entry of a part is compacted as soon as it is read.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = Snapshot;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a schema snapshot")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Snapshot, A::Error> {
+                let mut snapshot = Snapshot::new(Value::Object(Map::new()));
+                while let Some(key) = map.next_key::<String>()? {
+                    match PARTS.iter().position(|part| *part == key) {
+                        Some(index) => {
+                            snapshot.parts[index] =
+                                map.next_value_seed(crate::json::CompactItems)?;
+                            snapshot.head.insert(key, Value::Array(Vec::new()));
+                        }
+                        None => {
+                            let value = map.next_value_seed(crate::json::ANSWER)?;
+                            snapshot.head.insert(key, value);
+                        }
+                    }
+                }
+                Ok(snapshot)
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
+}
+
 fn mentions_hidden(item: &Value, hidden: &[&str]) -> bool {
     ["collection", "related_collection"].iter().any(|key| {
         item.get(*key)
@@ -410,6 +516,19 @@ fn mentions_hidden(item: &Value, hidden: &[&str]) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_snapshot_read_entry_by_entry_is_the_snapshot_of_its_value() {
+        let value = json!({"version": 1, "collections": [{"collection": "a", "meta": null}],
+            "directus": "10.13.1", "fields": [{"collection": "a", "field": "id"}],
+            "relations": [], "extra": {"kept": true}});
+        let read: Snapshot = serde_json::from_str(&value.to_string()).unwrap();
+        assert_eq!(read, Snapshot::new(value.clone()));
+        assert_eq!(read.to_value(), value);
+        // Serialised in Directus' key order, each part in its place.
+        assert_eq!(serde_json::to_string(&read).unwrap(), value.to_string());
+        assert_eq!(read.part("fields").len(), 1);
+    }
 
     fn edit(path: &[&str], live: &str, wanted: &str) -> Value {
         json!({"kind": "E", "path": path, "lhs": live, "rhs": wanted})
