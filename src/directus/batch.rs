@@ -6,6 +6,7 @@
 //! rules here, next to the splitting they make safe.
 
 use super::{Client, DirectusError, Request, Result};
+use crate::json::Compact;
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -21,11 +22,15 @@ const BATCH_BYTES: usize = 512 * 1024;
 
 /// Splits `values` into chunks of at most `max_items` items and [`BATCH_BYTES`] bytes.
 fn chunks_of(values: Vec<Value>, max_items: usize) -> Vec<Vec<Value>> {
+    chunks_by_len(values, max_items, serialized_len)
+}
+
+fn chunks_by_len<T>(values: Vec<T>, max_items: usize, len: impl Fn(&T) -> usize) -> Vec<Vec<T>> {
     let max_items = max_items.max(1);
-    let mut out: Vec<Vec<Value>> = Vec::new();
+    let mut out: Vec<Vec<T>> = Vec::new();
     let mut size = 0;
     for value in values {
-        let bytes = serialized_len(&value);
+        let bytes = len(&value);
         let full = out
             .last()
             .is_none_or(|last| last.len() >= max_items || size + bytes > BATCH_BYTES);
@@ -80,6 +85,12 @@ impl Client {
     /// [`chunks`] for this server: at most [`batch_size`](Self::batch_size) items each.
     pub fn chunks(&self, values: Vec<Value>) -> Vec<Vec<Value>> {
         chunks_of(values, self.batch_size())
+    }
+
+    /// [`chunks`](Self::chunks) of items held as compact text (a push's creates): each chunk is
+    /// parsed only when it is sent.
+    pub fn compact_chunks(&self, values: Vec<Compact>) -> Vec<Vec<Compact>> {
+        chunks_by_len(values, self.batch_size(), |value| value.text().len())
     }
 
     /// [`chunks`](Self::chunks) of small rows (the id map's): up to `max_items` each, within

@@ -11,6 +11,7 @@ use crate::collections::{CollectionSpec, IdPolicy, get_path_mut};
 use crate::directus::{Client, DirectusError, Request};
 use crate::idmap::{IdMapOwner, IdMapRow, id_string};
 use crate::instance::Instance;
+use crate::json::Compact;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
@@ -370,12 +371,13 @@ impl Executor<'_> {
         let chosen_ids = self.choose_ids(spec, &creates);
         // Payloads first: references to items of this very batch are then unresolved, sent
         // as null and linked afterwards, so that no item points at one not created yet.
-        let (payloads, deferred): (Vec<Value>, Vec<_>) = creates
+        let (payloads, deferred): (Vec<Compact>, Vec<_>) = creates
             .iter()
             .enumerate()
             .map(|(index, change)| {
                 let local_id = chosen_ids.as_ref().map(|ids| ids[index].as_str());
-                self.create_payload(spec, change, index, local_id, defer)
+                let (payload, deferred) = self.create_payload(spec, change, index, local_id, defer);
+                (Compact::new(&payload), deferred)
             })
             .unzip();
         if let Some(ids) = &chosen_ids {
@@ -464,14 +466,14 @@ impl Executor<'_> {
         &mut self,
         spec: &CollectionSpec,
         creates: &[&ItemChange],
-        payloads: Vec<Value>,
+        payloads: Vec<Compact>,
         generated: bool,
         step: &str,
     ) -> Result<Vec<String>, ApplyError> {
         let mut created_ids: Vec<String> = Vec::new();
-        for chunk in self.client.chunks(payloads) {
+        for chunk in self.client.compact_chunks(payloads) {
             let count = chunk.len();
-            let body = Value::Array(chunk);
+            let body = Value::Array(Compact::values(&chunk));
             let saved = self
                 .client
                 .json(
