@@ -274,17 +274,34 @@ impl Client {
     /// The `data` of the answer to a GET, read straight into `T`: a large answer read into its
     /// own shape is never a whole JSON tree first.
     pub async fn get_data<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let request = Request::new(Method::GET, path);
+        self.data_of(&request)
+            .await?
+            .ok_or_else(|| DirectusError::InvalidResponse {
+                method: Method::GET,
+                path: path.to_string(),
+                detail: "no data in the answer".to_string(),
+            })
+    }
+
+    /// The `data` of the answer to `request`, read straight into `T`; `None` when there is
+    /// none (`204 No Content`, `null`).
+    pub async fn data_of<T: serde::de::DeserializeOwned>(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<Option<T>> {
         #[derive(serde::Deserialize)]
         struct Answer<T> {
-            data: T,
+            data: Option<T>,
         }
-        let request = Request::new(Method::GET, path);
-        let text = self.answer(&request).await?.unwrap_or_default();
+        let Some(text) = self.answer(request).await? else {
+            return Ok(None);
+        };
         serde_json::from_str::<Answer<T>>(&text)
             .map(|answer| answer.data)
             .map_err(|e| DirectusError::InvalidResponse {
-                method: Method::GET,
-                path: path.to_string(),
+                method: request.method.clone(),
+                path: request.path.to_string(),
                 detail: format!("not the expected JSON ({e}): {}", snippet(&text)),
             })
     }

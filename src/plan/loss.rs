@@ -4,6 +4,7 @@
 
 use super::{Action, Plan};
 use crate::directus::{Client, DirectusError, Request};
+use crate::json::Compact;
 use reqwest::Method;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -75,14 +76,8 @@ fn dropped(plan: &Plan) -> Vec<(String, Option<String>)> {
     let Some(schema) = &plan.schema else {
         return Vec::new();
     };
-    let entries = |part: &str| {
-        schema
-            .diff
-            .get(part)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    };
+    let entries =
+        |part: &str| -> Vec<Value> { schema.diff.part(part).iter().map(Compact::value).collect() };
     let deleted = |entry: &Value| {
         let records = entry.get("diff").and_then(Value::as_array);
         records.is_some_and(|r| {
@@ -248,10 +243,7 @@ mod tests {
 
     fn plan(diff: Value) -> Plan {
         Plan {
-            schema: Some(SchemaDiff {
-                hash: Value::Null,
-                diff,
-            }),
+            schema: Some(SchemaDiff::new(Value::Null, diff)),
             ..Plan::default()
         }
     }

@@ -175,10 +175,7 @@ fn schema_changes_come_first_with_old_and_new_values() {
     let instance = instance(vec![], vec![]);
     let dump = dump(vec![("roles", vec![role("Editor", "", "s-editor")])]);
     let plan = Plan {
-        schema: Some(SchemaDiff {
-            hash: Value::Null,
-            diff,
-        }),
+        schema: Some(SchemaDiff::new(Value::Null, diff)),
         ..plan(&["roles"], &dump, &instance)
     };
     insta::assert_snapshot!(plan.render_text(false), @r#"

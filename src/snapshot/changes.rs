@@ -1,6 +1,7 @@
 //! A readable summary of Directus' schema diff (deep-diff records per collection, field and
 //! relation).
 
+use super::SchemaLists;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -43,12 +44,10 @@ pub struct SchemaChanges {
 }
 
 impl SchemaChanges {
-    pub fn from_diff(diff: &Value) -> SchemaChanges {
+    pub fn from_diff(diff: &SchemaLists) -> SchemaChanges {
         let part = |name: &str| -> Vec<SchemaChange> {
-            diff.get(name)
-                .and_then(Value::as_array)
-                .map(|entries| entries.iter().map(change_of).collect())
-                .unwrap_or_default()
+            let entries = diff.part(name).iter();
+            entries.map(|entry| change_of(&entry.value())).collect()
         };
         SchemaChanges {
             collections: part("collections"),
@@ -184,7 +183,7 @@ mod tests {
             ],
             "relations": []
         });
-        let changes = SchemaChanges::from_diff(&diff);
+        let changes = SchemaChanges::from_diff(&SchemaLists::new(diff.clone()));
         assert_eq!(changes.len(), 4);
         assert_eq!(changes.collections[0].kind, SchemaChangeKind::Create);
         assert_eq!(changes.fields[1].kind, SchemaChangeKind::Delete);
@@ -214,7 +213,7 @@ mod tests {
              "item": {"kind": "N", "rhs": {"text": "Draft"}}},
             {"kind": "N", "path": ["meta", "note"], "rhs": "new"},
             {"kind": "D", "path": ["meta", "translations"], "lhs": []}]}]});
-        let change = &SchemaChanges::from_diff(&diff).fields[0];
+        let change = &SchemaChanges::from_diff(&SchemaLists::new(diff.clone())).fields[0];
         assert_eq!(change.kind, SchemaChangeKind::Update);
         let edits: Vec<(&str, Option<&Value>, Option<&Value>)> = change
             .edits

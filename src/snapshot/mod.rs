@@ -21,52 +21,38 @@ pub fn hidden() -> [&'static str; 3] {
 /// The lists of a snapshot; the other keys (`version`, `directus`, `vendor`) describe it.
 pub const PARTS: [&str; 3] = ["collections", "fields", "relations"];
 
-/// A schema snapshot as Directus shapes it: `{version, directus, vendor, collections, fields,
-/// relations}`. Kept as JSON so that fields Directus adds later survive a round trip; each
-/// entry of a part as its compact text (a large schema holds thousands of fields).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Snapshot {
-    /// Directus' keys in its order. A part's key keeps its place here with an empty list:
-    /// its entries are in `parts`.
+/// A JSON object holding the three schema lists, a snapshot or a diff: its other keys in their
+/// order, and each list's entries as compact text (a large schema holds thousands of fields,
+/// each only worked on alone).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SchemaLists {
+    /// The object's keys in Directus' order. A list's key keeps its place here with an empty
+    /// list: its entries are in `parts`.
     head: Map<String, Value>,
     /// The entries of each of [`PARTS`].
     parts: [Vec<Compact>; 3],
 }
 
-impl Snapshot {
-    pub async fn fetch(client: &Client) -> Result<Snapshot, DirectusError> {
-        let mut snapshot: Snapshot = client.get_data("/schema/snapshot").await?;
-        snapshot.hide_collections(&hidden());
-        Ok(snapshot)
-    }
-
-    /// A snapshot of its JSON value (anything but an object is an empty one).
-    pub fn new(value: Value) -> Snapshot {
+impl SchemaLists {
+    /// The lists of a JSON value (anything but an object has none).
+    pub fn new(value: Value) -> SchemaLists {
         let head = match value {
             Value::Object(head) => head,
             _ => Map::new(),
         };
-        let mut snapshot = Snapshot {
+        let mut lists = SchemaLists {
             head,
             parts: Default::default(),
         };
         for (index, part) in PARTS.iter().enumerate() {
-            if let Some(Value::Array(entries)) = snapshot.head.get_mut(*part) {
-                snapshot.parts[index] = std::mem::take(entries).iter().map(Compact::new).collect();
+            if let Some(Value::Array(entries)) = lists.head.get_mut(*part) {
+                lists.parts[index] = std::mem::take(entries).iter().map(Compact::new).collect();
             }
         }
-        snapshot
+        lists
     }
 
-    /// The snapshot of `info` (the keys that describe it) followed by its parts.
-    pub fn of_parts(mut info: Map<String, Value>, parts: [Vec<Compact>; 3]) -> Snapshot {
-        for part in PARTS {
-            info.insert(part.to_string(), Value::Array(Vec::new()));
-        }
-        Snapshot { head: info, parts }
-    }
-
-    /// The whole snapshot as one JSON value (hooks see it so).
+    /// The object as one JSON value.
     pub fn to_value(&self) -> Value {
         let mut value = self.head.clone();
         for (index, part) in PARTS.iter().enumerate() {
@@ -75,21 +61,6 @@ impl Snapshot {
             }
         }
         Value::Object(value)
-    }
-
-    /// The keys that describe the snapshot (`version`, `directus`, `vendor`...), without the
-    /// parts.
-    pub fn info(&self) -> Map<String, Value> {
-        self.head
-            .iter()
-            .filter(|(key, _)| !PARTS.contains(&key.as_str()))
-            .map(|(key, value)| (key.clone(), value.clone()))
-            .collect()
-    }
-
-    /// The database the snapshot was taken of (`sqlite`, `postgres`...).
-    pub fn vendor(&self) -> Option<&str> {
-        self.head.get("vendor").and_then(Value::as_str)
     }
 
     /// The entries of one of [`PARTS`].
@@ -101,11 +72,73 @@ impl Snapshot {
             .unwrap_or_default()
     }
 
+    /// Keeps the entries of every part that `keep` keeps, in their order; `keep` may edit them.
+    fn retain_entries(&mut self, mut keep: impl FnMut(&mut Value) -> bool) {
+        for entries in &mut self.parts {
+            let kept = std::mem::take(entries).into_iter().filter_map(|entry| {
+                let mut value = entry.value();
+                keep(&mut value).then(|| Compact::new(&value))
+            });
+            *entries = kept.collect();
+        }
+    }
+}
+
+/// A schema snapshot as Directus shapes it: `{version, directus, vendor, collections, fields,
+/// relations}`. Kept as JSON so that fields Directus adds later survive a round trip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot(SchemaLists);
+
+impl Snapshot {
+    pub async fn fetch(client: &Client) -> Result<Snapshot, DirectusError> {
+        let mut snapshot: Snapshot = client.get_data("/schema/snapshot").await?;
+        snapshot.hide_collections(&hidden());
+        Ok(snapshot)
+    }
+
+    /// A snapshot of its JSON value.
+    pub fn new(value: Value) -> Snapshot {
+        Snapshot(SchemaLists::new(value))
+    }
+
+    /// The snapshot of `info` (the keys that describe it) followed by its parts.
+    pub fn of_parts(mut info: Map<String, Value>, parts: [Vec<Compact>; 3]) -> Snapshot {
+        for part in PARTS {
+            info.insert(part.to_string(), Value::Array(Vec::new()));
+        }
+        Snapshot(SchemaLists { head: info, parts })
+    }
+
+    /// The whole snapshot as one JSON value (hooks see it so).
+    pub fn to_value(&self) -> Value {
+        self.0.to_value()
+    }
+
+    /// The keys that describe the snapshot (`version`, `directus`, `vendor`...), without the
+    /// parts.
+    pub fn info(&self) -> Map<String, Value> {
+        self.0
+            .head
+            .iter()
+            .filter(|(key, _)| !PARTS.contains(&key.as_str()))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect()
+    }
+
+    /// The database the snapshot was taken of (`sqlite`, `postgres`...).
+    pub fn vendor(&self) -> Option<&str> {
+        self.0.head.get("vendor").and_then(Value::as_str)
+    }
+
+    /// The entries of one of [`PARTS`].
+    pub fn part(&self, name: &str) -> &[Compact] {
+        self.0.part(name)
+    }
+
     /// Drops collections (with their fields and relations) that must never be synced.
     pub fn hide_collections(&mut self, hidden: &[&str]) {
-        for entries in &mut self.parts {
-            entries.retain(|entry| !mentions_hidden(&entry.value(), hidden));
-        }
+        self.0
+            .retain_entries(|entry| !mentions_hidden(entry, hidden));
     }
 
     /// Asks Directus what applying this snapshot would change, without the differences it
@@ -130,26 +163,30 @@ impl Snapshot {
             }
             Err(other) => return Err(other),
         };
-        let Some(mut diff) = response.get("diff").cloned() else {
+        let Some(DiffAnswer {
+            hash,
+            diff: Some(mut diff),
+        }) = response
+        else {
             return Ok(SchemaComparison::default());
         };
-        let hash = response.get("hash").cloned().unwrap_or(Value::Null);
         let target = Target {
             vendor: target_vendor.as_deref(),
             dump_vendor: own_vendor,
             cross_vendor: target_vendor.as_deref() != own_vendor,
         };
         let (mut left_out, mut spelt) = (Vec::new(), 0);
-        if let Some(object) = diff.as_object_mut() {
-            for part in PARTS {
-                if let Some(Value::Array(items)) = object.get_mut(part) {
-                    items.retain(|item| !mentions_hidden(item, &hidden()));
-                    let (named, spellings) = leave_out_unchangeable(items, &target);
-                    left_out.extend(named);
-                    spelt += spellings;
-                }
+        diff.retain_entries(|entry| {
+            if mentions_hidden(entry, &hidden()) {
+                return false;
             }
-        }
+            match leave_out_unchangeable(entry, &target) {
+                Left::Nothing => {}
+                Left::Named(line) => left_out.push(line),
+                Left::Spelling => spelt += 1,
+            }
+            has_records(entry)
+        });
         if spelt > 0 {
             tracing::debug!(
                 "left out {spelt} schema entries whose only differences are the database vendor's column details"
@@ -162,14 +199,19 @@ impl Snapshot {
         })
     }
 
-    async fn request_diff(&self, client: &Client, force: bool) -> Result<Value, DirectusError> {
+    /// `None`: Directus sees no difference.
+    async fn request_diff(
+        &self,
+        client: &Client,
+        force: bool,
+    ) -> Result<Option<DiffAnswer>, DirectusError> {
         let text = serde_json::to_string(self).expect("a snapshot serialises");
         let mut request = Request::new(Method::POST, "/schema/diff").upload(&text);
         if force {
             // Directus treats the mere presence of `force` as true.
             request = request.query("force", "true");
         }
-        client.json(request).await
+        client.data_of(&request).await
     }
 }
 
@@ -281,47 +323,56 @@ fn changes_type(entry: &Value) -> bool {
         })
 }
 
-/// Removes from `entries` the records Directus cannot make on `target`, and the entries left
-/// without records. Returns what was left out worth naming, one line per entry, and how many
-/// entries differed only in the other database's spellings.
-fn leave_out_unchangeable(entries: &mut Vec<Value>, target: &Target) -> (Vec<String>, usize) {
-    let mut named = Vec::new();
-    let mut spelt = 0;
-    for entry in entries.iter_mut() {
-        let snapshot = entry.clone();
-        let mut reasons = Vec::new();
-        let mut spelling = false;
-        if let Some(Value::Array(records)) = entry.get_mut("diff") {
-            records.retain(|record| match target.cannot_make(&snapshot, record) {
-                Some(Unchangeable::Spelling) => {
-                    spelling = true;
-                    false
-                }
-                Some(Unchangeable::Other(reason)) => {
-                    reasons.push(reason);
-                    false
-                }
-                None => true,
-            });
-        }
-        if !reasons.is_empty() {
-            reasons.dedup();
-            named.push(format!(
-                "{}: {}",
-                changes::entry_name(entry),
-                reasons.join("; ")
-            ));
-        } else if spelling {
-            spelt += 1;
-        }
+/// What [`leave_out_unchangeable`] left out of an entry.
+#[derive(Debug, PartialEq)]
+enum Left {
+    Nothing,
+    /// Worth naming: one line for the entry.
+    Named(String),
+    /// Only the other database's spellings.
+    Spelling,
+}
+
+/// Removes from a diff entry the records Directus cannot make on `target` (an entry left
+/// without records is no change to make: see [`has_records`]).
+fn leave_out_unchangeable(entry: &mut Value, target: &Target) -> Left {
+    let snapshot = entry.clone();
+    let mut reasons = Vec::new();
+    let mut spelling = false;
+    if let Some(Value::Array(records)) = entry.get_mut("diff") {
+        records.retain(|record| match target.cannot_make(&snapshot, record) {
+            Some(Unchangeable::Spelling) => {
+                spelling = true;
+                false
+            }
+            Some(Unchangeable::Other(reason)) => {
+                reasons.push(reason);
+                false
+            }
+            None => true,
+        });
     }
-    entries.retain(|entry| {
-        entry
-            .get("diff")
-            .and_then(Value::as_array)
-            .is_none_or(|records| !records.is_empty())
-    });
-    (named, spelt)
+    if !reasons.is_empty() {
+        reasons.dedup();
+        Left::Named(format!(
+            "{}: {}",
+            changes::entry_name(entry),
+            reasons.join("; ")
+        ))
+    } else if spelling {
+        Left::Spelling
+    } else {
+        Left::Nothing
+    }
+}
+
+/// Whether a diff entry still holds a change (an entry without a `diff` list is kept as
+/// Directus sent it).
+fn has_records(entry: &Value) -> bool {
+    entry
+        .get("diff")
+        .and_then(Value::as_array)
+        .is_none_or(|records| !records.is_empty())
 }
 
 /// The vendor Directus names in its "does not match" refusal: "... the current instance's
@@ -345,20 +396,45 @@ pub struct SchemaComparison {
     pub left_out: Vec<String>,
 }
 
+/// Directus' answer to `/schema/diff` (its `data`).
+#[derive(serde::Deserialize)]
+struct DiffAnswer {
+    #[serde(default)]
+    hash: Value,
+    diff: Option<SchemaLists>,
+}
+
 /// Directus' answer to `/schema/diff`, sent back unchanged to `/schema/apply`.
 #[derive(Debug, Clone)]
 pub struct SchemaDiff {
     pub hash: Value,
-    pub diff: Value,
+    pub diff: SchemaLists,
 }
 
 impl SchemaDiff {
+    /// A diff of its JSON value (`{collections, fields, relations}`).
+    pub fn new(hash: Value, diff: Value) -> SchemaDiff {
+        SchemaDiff {
+            hash,
+            diff: SchemaLists::new(diff),
+        }
+    }
+
     pub fn changes(&self) -> SchemaChanges {
         SchemaChanges::from_diff(&self.diff)
     }
 
     pub async fn apply(&self, client: &Client) -> Result<(), DirectusError> {
-        let body = serde_json::json!({"hash": self.hash, "diff": self.diff}).to_string();
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            hash: &'a Value,
+            diff: &'a SchemaLists,
+        }
+        let body = Body {
+            hash: &self.hash,
+            diff: &self.diff,
+        };
+        let body = serde_json::to_string(&body).expect("a diff serialises");
         client
             .json(Request::new(Method::POST, "/schema/apply").upload(&body))
             .await?;
@@ -414,46 +490,46 @@ impl SchemaDiff {
     /// The first change of the diff, named, as a diff of its own: a collection with the
     /// fields and relations of the diff that belong to it, else a field, else a relation.
     fn first_change(&self) -> Option<(String, SchemaDiff)> {
-        let entries = |part: &str| -> Vec<Value> {
-            self.diff
-                .get(part)
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        };
+        let entries = |part: &str| self.diff.part(part).iter().map(Compact::value);
         let of = |entry: &Value| entry.get("collection").cloned();
-        let (name, diff) = if let Some(collection) = entries("collections").first() {
-            let same = |entry: &Value| of(entry) == of(collection);
-            let name = format!("collection {}", changes::entry_name(collection));
-            let fields: Vec<Value> = entries("fields").into_iter().filter(same).collect();
-            let relations: Vec<Value> = entries("relations").into_iter().filter(same).collect();
+        let (name, diff) = if let Some(collection) = entries("collections").next() {
+            let same = |entry: &Value| of(entry) == of(&collection);
+            let name = format!("collection {}", changes::entry_name(&collection));
+            let fields: Vec<Value> = entries("fields").filter(same).collect();
+            let relations: Vec<Value> = entries("relations").filter(same).collect();
             let diff = serde_json::json!({"collections": [collection], "fields": fields, "relations": relations});
             (name, diff)
-        } else if let Some(field) = entries("fields").first() {
-            let name = format!("field {}", changes::entry_name(field));
+        } else if let Some(field) = entries("fields").next() {
+            let name = format!("field {}", changes::entry_name(&field));
             (
                 name,
                 serde_json::json!({"collections": [], "fields": [field], "relations": []}),
             )
         } else {
-            let relation = entries("relations").into_iter().next()?;
+            let relation = entries("relations").next()?;
             let name = format!("relation {}", changes::entry_name(&relation));
             (
                 name,
                 serde_json::json!({"collections": [], "fields": [], "relations": [relation]}),
             )
         };
-        Some((
-            name,
-            SchemaDiff {
-                hash: self.hash.clone(),
-                diff,
-            },
-        ))
+        Some((name, SchemaDiff::new(self.hash.clone(), diff)))
     }
 }
 
 impl serde::Serialize for Snapshot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Snapshot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        SchemaLists::deserialize(deserializer).map(Snapshot)
+    }
+}
+
+impl serde::Serialize for SchemaLists {
     /// As Directus shapes it: the keys in its order, each part's entries in its place.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
@@ -468,22 +544,22 @@ impl serde::Serialize for Snapshot {
     }
 }
 
-impl<'de> serde::Deserialize<'de> for Snapshot {
+impl<'de> serde::Deserialize<'de> for SchemaLists {
     /// Each entry of a part is compacted as soon as it is read.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Entries;
         impl<'de> serde::de::Visitor<'de> for Entries {
-            type Value = Snapshot;
+            type Value = SchemaLists;
 
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a schema snapshot")
+                f.write_str("an object with schema lists")
             }
 
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> Result<Snapshot, A::Error> {
-                let mut snapshot = Snapshot::new(Value::Object(Map::new()));
+            ) -> Result<SchemaLists, A::Error> {
+                let mut snapshot = SchemaLists::default();
                 while let Some(key) = map.next_key::<String>()? {
                     match PARTS.iter().position(|part| *part == key) {
                         Some(index) => {
@@ -547,9 +623,19 @@ mod tests {
     }
 
     fn left(entries: Vec<Value>, target: &Target) -> (Vec<Value>, Vec<String>, usize) {
-        let mut entries = entries;
-        let (named, spelt) = leave_out_unchangeable(&mut entries, target);
-        (entries, named, spelt)
+        let (mut named, mut spelt) = (Vec::new(), 0);
+        let mut kept = Vec::new();
+        for mut entry in entries {
+            match leave_out_unchangeable(&mut entry, target) {
+                Left::Nothing => {}
+                Left::Named(line) => named.push(line),
+                Left::Spelling => spelt += 1,
+            }
+            if has_records(&entry) {
+                kept.push(entry);
+            }
+        }
+        (kept, named, spelt)
     }
 
     #[test]
