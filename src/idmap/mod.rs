@@ -9,6 +9,7 @@ pub use store::{IdMapError, IdMapStore, STORE_COLLECTION, extension_installed};
 
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Where SyncIds are kept on the instance (`--id-map`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
@@ -40,12 +41,20 @@ pub struct Placeholder {
     pub local_id: String,
 }
 
-/// All rows of one instance, indexed both ways, and its placeholder.
+/// All rows of one instance, indexed both ways, and its placeholder. A copy shares the rows
+/// until one side changes them: the owner and every reader of a run look at one set of rows
+/// (tens of thousands at scale), not one each.
 #[derive(Debug, Default, Clone)]
 pub struct IdMap {
     placeholder: Option<Placeholder>,
-    by_sync: HashMap<(String, String), String>,
-    by_local: HashMap<(String, String), String>,
+    rows: Arc<Rows>,
+}
+
+/// Per table, sync id → local id and local id → sync id (looked up without building a key).
+#[derive(Debug, Default, Clone)]
+struct Rows {
+    by_sync: HashMap<String, HashMap<String, String>>,
+    by_local: HashMap<String, HashMap<String, String>>,
 }
 
 /// Ids arrive as JSON strings or numbers; rows keep them as strings.
@@ -80,15 +89,26 @@ impl IdMap {
     }
 
     pub fn insert(&mut self, table: &str, sync_id: &str, local_id: &str) {
-        self.by_sync
-            .insert((table.into(), sync_id.into()), local_id.into());
-        self.by_local
-            .insert((table.into(), local_id.into()), sync_id.into());
+        let rows = Arc::make_mut(&mut self.rows);
+        let by_sync = rows.by_sync.entry(table.to_string()).or_default();
+        by_sync.insert(sync_id.into(), local_id.into());
+        let by_local = rows.by_local.entry(table.to_string()).or_default();
+        by_local.insert(local_id.into(), sync_id.into());
     }
 
     pub fn remove(&mut self, table: &str, sync_id: &str) {
-        if let Some(local) = self.by_sync.remove(&(table.into(), sync_id.into())) {
-            self.by_local.remove(&(table.into(), local));
+        if !self
+            .rows
+            .by_sync
+            .get(table)
+            .is_some_and(|t| t.contains_key(sync_id))
+        {
+            return;
+        }
+        let rows = Arc::make_mut(&mut self.rows);
+        let local = rows.by_sync.get_mut(table).and_then(|t| t.remove(sync_id));
+        if let (Some(local), Some(by_local)) = (local, rows.by_local.get_mut(table)) {
+            by_local.remove(&local);
         }
     }
 
@@ -99,33 +119,35 @@ impl IdMap {
         {
             return Some(p.sync_id.to_string());
         }
-        self.by_local.get(&(table.into(), local_id.into())).cloned()
+        self.rows.by_local.get(table)?.get(local_id).cloned()
     }
 
     pub fn local_id(&self, table: &str, sync_id: &str) -> Option<String> {
         if self.is_placeholder(table, sync_id) {
             return self.placeholder.as_ref().map(|p| p.local_id.clone());
         }
-        self.by_sync.get(&(table.into(), sync_id.into())).cloned()
+        self.rows.by_sync.get(table)?.get(sync_id).cloned()
     }
 
     /// How many rows, over every table.
     pub fn len(&self) -> usize {
-        self.by_sync.len()
+        self.rows.by_sync.values().map(HashMap::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_sync.is_empty()
+        self.len() == 0
     }
 
     /// Every row of `table`, as (sync id, local id).
     pub fn rows(&self, table: &str) -> Vec<IdMapRow> {
         let mut rows: Vec<IdMapRow> = self
+            .rows
             .by_sync
-            .iter()
-            .filter(|((t, _), _)| t == table)
-            .map(|((t, s), l)| IdMapRow {
-                table: t.clone(),
+            .get(table)
+            .into_iter()
+            .flatten()
+            .map(|(s, l)| IdMapRow {
+                table: table.to_string(),
                 sync_id: s.clone(),
                 local_id: l.clone(),
             })
