@@ -146,6 +146,19 @@ fn match_items<'a>(
             let position = untracked.iter().position(|l| l == index)?;
             Some((untracked.remove(position), How::Adopted))
         });
+        // The singleton is one item whatever SyncId each instance gave it (two instances
+        // pulled on their own): its row moves to the dump's SyncId.
+        let target = target.or_else(|| {
+            if !matches!(spec.natural_key, NaturalKey::Singleton) {
+                return None;
+            }
+            let index = live.iter().position(|l| {
+                l.sync_id
+                    .as_deref()
+                    .is_some_and(|old| old != sync_id && !sync_ids.contains(&old.to_string()))
+            })?;
+            Some((index, How::Moved(live[index].sync_id.clone()?)))
+        });
         targets.push(target);
     }
     let mut deletes = Vec::new();

@@ -246,6 +246,35 @@ fn an_untracked_item_with_the_same_id_is_adopted() {
 }
 
 #[test]
+fn the_settings_singleton_tracked_under_another_sync_id_moves_to_the_dumps() {
+    // Two instances pulled on their own gave their settings row SyncIds of their own.
+    let instance = instance(
+        vec![row("settings", "s-theirs", "1")],
+        vec![("settings", vec![json!({"id": 1, "project_name": "Old"})])],
+    );
+    let dump = dump(vec![(
+        "settings",
+        vec![json!({"project_name": "New", "_syncId": "s-ours"})],
+    )]);
+    let plan = plan(&["settings"], &dump, &instance);
+    let change = &plan.collections[0].items[0];
+    assert_eq!(change.sync_id, "s-ours");
+    match &change.action {
+        Action::Update {
+            local_id,
+            moved_from,
+            changes,
+            ..
+        } => {
+            assert_eq!(local_id, "1");
+            assert_eq!(moved_from.as_deref(), Some("s-theirs"));
+            assert_eq!(changes.len(), 1);
+        }
+        other => panic!("expected the row to move, got {other:?}"),
+    }
+}
+
+#[test]
 fn the_settings_singleton_is_adopted() {
     let instance = instance(
         vec![],
