@@ -97,10 +97,15 @@ impl Client {
     /// the server's limits. Directus' time per item is what it is, but each request costs a
     /// transaction and a read-back on top: fewer requests, a faster first pull.
     pub fn chunks_of_rows(&self, values: Vec<Value>, max_items: usize) -> Vec<Vec<Value>> {
-        let limit = max_items
+        chunks_of(values, self.rows_per_request(max_items))
+    }
+
+    /// How many of up to `max_items` small rows one request may carry on this server.
+    pub fn rows_per_request(&self, max_items: usize) -> usize {
+        max_items
             .min(self.batch_limit.load(Ordering::Relaxed))
-            .min(self.page_limit.load(Ordering::Relaxed));
-        chunks_of(values, limit)
+            .min(self.page_limit.load(Ordering::Relaxed))
+            .max(1)
     }
 
     /// Remembers, for the rest of the run, how many items one request may carry, from the

@@ -260,23 +260,27 @@ impl IdMapStore {
                 .await?;
             }
             IdMapStore::Collection { .. } => {
-                let values: Vec<Value> = rows
-                    .iter()
-                    .map(|r| {
-                        json!({"table": r.table, "sync_id": r.sync_id, "local_id": r.local_id,
-                               SYNC_KEY: sync_key(r), LOCAL_KEY: local_key(r)})
-                    })
-                    .collect();
                 let path = format!("/items/{STORE_COLLECTION}");
-                for chunk in client.chunks_of_rows(values, ROWS_PER_REQUEST) {
-                    let body = Value::Array(chunk);
-                    client
-                        .json(
-                            Request::new(Method::POST, &path)
-                                .query("fields", "id")
-                                .body(&body),
-                        )
-                        .await?;
+                // Payloads are built a request's worth at a time: a first push or pull of a
+                // large instance records tens of thousands of rows.
+                for rows in rows.chunks(client.rows_per_request(ROWS_PER_REQUEST)) {
+                    let values: Vec<Value> = rows
+                        .iter()
+                        .map(|r| {
+                            json!({"table": r.table, "sync_id": r.sync_id, "local_id": r.local_id,
+                                   SYNC_KEY: sync_key(r), LOCAL_KEY: local_key(r)})
+                        })
+                        .collect();
+                    for chunk in client.chunks_of_rows(values, ROWS_PER_REQUEST) {
+                        let body = Value::Array(chunk);
+                        client
+                            .json(
+                                Request::new(Method::POST, &path)
+                                    .query("fields", "id")
+                                    .body(&body),
+                            )
+                            .await?;
+                    }
                 }
             }
         }
