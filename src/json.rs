@@ -98,13 +98,14 @@ pub fn parse_answer(text: &str) -> serde_json::Result<Value> {
 /// A JSON value held as its compact text: a parsed tree takes seven to nine times the memory
 /// of its text (a map entry per key, a heap string per key and per value), and the items and
 /// schema entries of a large instance are only worked on a collection at a time. Parsed back
-/// when worked on; serialises as the value it holds, in any format.
+/// when worked on; serialises as the value it holds, in any format. Copies share the text (a
+/// plan's creates are the dump's items).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Compact(Box<str>);
+pub struct Compact(std::sync::Arc<str>);
 
 impl Compact {
     pub fn new(value: &Value) -> Compact {
-        Compact(value.to_string().into_boxed_str())
+        Compact(value.to_string().into())
     }
 
     pub fn all(values: Vec<Value>) -> Vec<Compact> {
