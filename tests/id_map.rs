@@ -123,3 +123,24 @@ fn migrate_id_map_keeps_every_sync_id() {
     instance.ok(third.path(), &["pull", "--id-map", "extension"]);
     assert_eq!(sync_ids(third.path()), before);
 }
+
+#[test]
+fn two_instances_pulled_on_their_own_take_each_others_dump_settings_included() {
+    // Each instance gave its settings row a SyncId of its own. A push of one's dump to the
+    // other moves the other's row to the dump's SyncId: the extension's table holds one row
+    // per local id, so recording a second one for the same row was refused (409).
+    let (a, b) = support::start_two(DirectusInstance::start, DirectusInstance::start);
+    a.patch("/settings", &serde_json::json!({"project_name": "From A"}));
+    b.patch("/settings", &serde_json::json!({"project_name": "From B"}));
+    let (dump_a, dump_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    a.ok(dump_a.path(), &["pull"]);
+    b.ok(dump_b.path(), &["pull"]);
+    let sync_id = |dir: &Path| collection_file(dir, "settings")[0]["_syncId"].clone();
+    assert_ne!(sync_id(dump_a.path()), sync_id(dump_b.path()));
+
+    b.ok(dump_a.path(), &["push"]);
+    assert_eq!(b.get("/settings")["project_name"], "From A");
+    b.ok(dump_a.path(), &["diff", "--exit-code"]);
+    b.ok(dump_b.path(), &["pull"]);
+    assert_eq!(sync_id(dump_b.path()), sync_id(dump_a.path()));
+}
