@@ -22,3 +22,4 @@ pub mod snapshot;
 pub mod specs;
 pub mod text;
 pub mod ui;
+pub mod values;
