@@ -9,6 +9,7 @@ use crate::git::GitError;
 use crate::hooks::HookError;
 use crate::idmap::IdMapError;
 use crate::lock::LockError;
+use crate::values::ValuesError;
 
 /// Exit codes: `diff --exit-code` uses 2 for "changes found", so errors never do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,6 +190,13 @@ impl From<LockError> for CommandError {
                 CommandError::hinted(ErrorKind::Locked, held, hint)
             }
         }
+    }
+}
+
+impl From<ValuesError> for CommandError {
+    fn from(error: ValuesError) -> Self {
+        let hint = error.hint();
+        CommandError::hinted(ErrorKind::User, error, hint)
     }
 }
 

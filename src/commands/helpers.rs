@@ -19,6 +19,16 @@ pub enum Command {
     MigrateIdMap(MigrateArgs),
     /// Release the instance's lock, whoever holds it (when the run holding it is gone)
     Unlock,
+    /// List the values of the dump that are secrets in plain text, or look like keys or
+    /// tokens; exits 2 when there are any (reads the dump only)
+    ScanSecrets(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Scan this git revision's dump instead of the working tree
+    #[arg(value_name = "REF")]
+    pub revision: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -66,7 +76,55 @@ pub async fn run(context: &Context, command: &Command) -> Result<ExitCode, Comma
         Command::RemovePermissionDuplicates(args) => remove_duplicates(context, args).await,
         Command::MigrateIdMap(args) => migrate(context, args).await,
         Command::Unlock => unlock(context).await,
+        Command::ScanSecrets(args) => scan_secrets(context, args).await,
     }
+}
+
+/// Names the places of the dump that hold a secret as it is: where a `secrets:` path (or a
+/// built-in one) reaches a value that is no placeholder (a dump pulled before it was declared,
+/// or by the original tool: pull again to replace them), and values that look like keys or
+/// tokens outside those paths. Never the values; nothing is connected to.
+async fn scan_secrets(context: &Context, args: &ScanArgs) -> Result<ExitCode, CommandError> {
+    use crate::values::secrets::{exposed, suspicious};
+    let source = context.source(args.revision.as_deref())?;
+    let dump = context.read_dump(source.as_ref()).await?;
+    let rules = context.options.secrets.effective();
+    let mut lines = Vec::new();
+    for (spec, items) in &dump.collections {
+        for item in items.iter().map(Compact::value) {
+            let sync_id = item.get("_syncId").and_then(Value::as_str).unwrap_or("");
+            let name = match spec.id_policy {
+                collections::IdPolicy::Singleton => spec.name.to_string(),
+                _ => format!(
+                    "{} {} ({sync_id})",
+                    spec.name,
+                    spec.label(&item, &|_, _| None)
+                ),
+            };
+            for place in exposed(&rules, spec.name, &item) {
+                lines.push(format!("{name}: {place}: a secret, in plain text"));
+            }
+            for place in suspicious(&item) {
+                lines.push(format!(
+                    "{name}: {place}: looks like a key or a token, undeclared"
+                ));
+            }
+        }
+    }
+    let mut out = lines.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    crate::ui::print(&out)?;
+    tracing::info!(
+        "{} in {}",
+        crate::text::count(lines.len(), "finding", "findings"),
+        source.display(std::path::Path::new(""))
+    );
+    Ok(match lines.is_empty() {
+        true => ExitCode::Success,
+        false => ExitCode::Changes,
+    })
 }
 
 /// Deletes the lock a run left behind, and says whose it was.

@@ -21,13 +21,41 @@ use crate::config::{Options, Overrides};
 use crate::dump::{DirSource, Dump, DumpSource, Layout, Selection};
 use crate::git::DumpRepo;
 use crate::hooks::{HookClient, HookName, Hooks};
+use crate::json::Compact;
+use crate::values::{Masks, ValuesError, Variables};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// What every command knows: the effective options, the hooks, and where it runs.
+/// The variables placeholders may name, the first source that sets one winning: with `--env
+/// NAME`, the file `.env.NAME` next to the config file (one process environment holds one
+/// value per variable, and `status` or a promotion needs each environment's own); then the
+/// process's environment (which holds `./.env` already); then a `.env` next to the config.
+fn read_variables(options: &Options, config_dir: &Path) -> Variables {
+    let file = |name: String| {
+        dotenvy::from_path_iter(config_dir.join(name))
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+    };
+    let own = options
+        .environment
+        .iter()
+        .flat_map(|environment| file(format!(".env.{environment}")));
+    // `vars_os`: `vars` panics on a variable that is not UTF-8, which is none of ours.
+    let process = std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)));
+    Variables::new(
+        own.chain(process).chain(file(".env".into())),
+        options.secrets.given_names(),
+    )
+}
+
+/// What every command knows: the effective options, the hooks, the variables secrets are
+/// read from, and where it runs.
 pub struct Context {
     pub options: Options,
     pub hooks: Hooks,
+    pub variables: Variables,
     cwd: PathBuf,
     config_path: Option<PathBuf>,
     overrides: Overrides,
@@ -68,12 +96,15 @@ impl Context {
             .as_ref()
             .and_then(|file| file.parent())
             .map_or_else(|| cwd.clone(), Path::to_path_buf);
-        let hidden = options.secret_variables.clone();
+        let variables = read_variables(&options, &config_dir);
+        let mut hidden = options.secret_variables.clone();
+        hidden.extend(variables.names());
         let hooks = Hooks::from_config(options.hooks.as_ref(), config_dir, hidden)
             .map_err(|e| CommandError::new(ErrorKind::Config, e))?;
         let context = Context {
             options,
             hooks,
+            variables,
             cwd,
             config_path,
             overrides,
@@ -145,8 +176,20 @@ impl Context {
         }
     }
 
-    /// Reads and checks every file of the dump, then runs the `onLoad` hooks on it.
+    /// The dump as this run's instance must be: read and checked ([`read_dump`]), then
+    /// fitted to the environment ([`fit_to_environment`]).
+    ///
+    /// [`read_dump`]: Self::read_dump
+    /// [`fit_to_environment`]: Self::fit_to_environment
     pub async fn load_dump(&self, source: &dyn DumpSource) -> Result<Dump, CommandError> {
+        let mut dump = self.read_dump(source).await?;
+        self.fit_to_environment(&mut dump)?;
+        Ok(dump)
+    }
+
+    /// Reads and checks every file of the dump, then runs the `onLoad` hooks on it: the dump
+    /// as its files hold it, placeholders and all (what may be committed).
+    pub async fn read_dump(&self, source: &dyn DumpSource) -> Result<Dump, CommandError> {
         if !self.options.snapshot {
             tracing::debug!("snapshot is disabled");
         }
@@ -155,6 +198,42 @@ impl Context {
         self.hooks.run_on_dump(HookName::OnLoad, &mut dump).await?;
         dump.check(source, &layout)?;
         Ok(dump)
+    }
+
+    /// Puts the environment's `values:` over the dump, then fills every placeholder from its
+    /// variable. Every unset variable is named in one error, before anything is compared or
+    /// written. After this the dump holds secrets: it is compared and pushed, never written
+    /// to a file nor printed (plans print through [`Masks`]).
+    fn fit_to_environment(&self, dump: &mut Dump) -> Result<(), CommandError> {
+        let values = &self.options.values;
+        let mut missing = std::collections::BTreeSet::new();
+        for (spec, items) in &mut dump.collections {
+            let covered = values.covers(spec.name);
+            for item in items.iter_mut() {
+                // Most items have neither: they are not parsed.
+                if !covered && !item.text().contains("${") {
+                    continue;
+                }
+                let mut value = item.value();
+                let chosen = values.apply(spec.name, &mut value);
+                let filled = self.variables.fill(&mut value, &mut missing);
+                if chosen || filled {
+                    *item = Compact::new(&value);
+                }
+            }
+        }
+        match missing.is_empty() {
+            true => Ok(()),
+            false => Err(ValuesError::MissingSecrets {
+                names: missing.into_iter().collect(),
+            }
+            .into()),
+        }
+    }
+
+    /// What diff and push print instead of this run's secrets.
+    pub fn masks(&self) -> Masks {
+        self.variables.masks(&self.options.secrets.effective())
     }
 
     /// Logs in, checks that the server is a Directus 10, and gives the hooks their client.
@@ -174,6 +253,8 @@ impl Context {
                 true => error.hint(format!("the URL comes from {}", self.options.url_source)),
                 false => error,
             })?;
+        target.owned = self.options.owned.clone();
+        target.masks = self.masks();
         self.hooks.set_client(HookClient {
             url: target.client.base_url().to_string(),
             token: target.client.bearer_token().await?,

@@ -2,6 +2,7 @@
 //! metadata. Instance → [`Dump`] → files and commit.
 
 use super::{CommandError, Context, ExitCode, Target};
+use crate::collections::CollectionSpec;
 use crate::dump::{Dump, DumpFiles, Summary};
 use crate::git::{DumpRepo, PullInfo};
 use crate::hooks::HookName;
@@ -10,6 +11,7 @@ use crate::instance::Instance;
 use crate::json::Compact;
 use crate::snapshot::Snapshot;
 use crate::specs::Specs;
+use crate::values::{Hidden, Placeholders};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -216,26 +218,38 @@ async fn to_dump(
     let id_map = target.ids.with(Clone::clone);
     drop(std::mem::take(&mut instance.id_map));
     let mut collections = Vec::new();
+    let mut placeholders = Placeholders::new(context.options.secrets.effective());
+    let mut suspicious = Vec::new();
     for spec in context.specs() {
         let tracked = instance.take_items(spec).into_iter().filter_map(|read| {
             let sync_id = id_map.sync_id(spec.name, &read.local_id)?;
             Some(spec.start_dump(read.raw.value(), &sync_id))
         });
-        let finish = |item| Compact::new(&spec.finish_dump(item, &id_map));
+        // Secrets become placeholders before anything else sees the dump item (`onSave`,
+        // the files, the commit).
+        let mut finish = |item| {
+            let mut item = spec.finish_dump(item, &id_map);
+            placeholders.hide(spec.name, &mut item);
+            for place in crate::values::secrets::suspicious(&item) {
+                suspicious.push(Suspicious::of(spec, &item, place));
+            }
+            Compact::new(&item)
+        };
         // Only an `onDump` hook needs the collection's items parsed all at once.
         let mut items: Vec<Compact> = match hooks.has(spec.name, HookName::OnDump) {
             true => {
                 let dumped = hooks
                     .run_items(spec.name, HookName::OnDump, tracked.collect())
                     .await?;
-                dumped.into_iter().map(finish).collect()
+                dumped.into_iter().map(&mut finish).collect()
             }
-            false => tracked.map(finish).collect(),
+            false => tracked.map(&mut finish).collect(),
         };
         spec.sort(&mut items);
         tracing::debug!("{}: {} items", spec.name, items.len());
         collections.push((spec, items));
     }
+    report_secrets(placeholders.finish(), &suspicious);
     let mut dump = Dump {
         snapshot,
         collections,
@@ -246,6 +260,53 @@ async fn to_dump(
     }
     hooks.run_on_dump(HookName::OnSave, &mut dump).await?;
     Ok(dump)
+}
+
+/// A value that looks like a key or a token, outside the secret paths: where it is.
+struct Suspicious {
+    /// `operations "Call CRM" (5b0c7a1e…)`.
+    item: String,
+    /// `options.headers[1].value`.
+    place: String,
+}
+
+impl Suspicious {
+    fn of(spec: &CollectionSpec, item: &serde_json::Value, place: String) -> Suspicious {
+        let sync_id = item.get("_syncId").and_then(|id| id.as_str()).unwrap_or("");
+        let short: String = sync_id.chars().take(8).collect();
+        let label = spec.label(item, &|_, _| None).to_string();
+        let item = match spec.id_policy {
+            crate::collections::IdPolicy::Singleton => spec.name.to_string(),
+            _ => format!("{} {label} ({short}…)", spec.name),
+        };
+        Suspicious { item, place }
+    }
+}
+
+/// Says which secrets the dump holds as placeholders (their names: the variables a push
+/// reads them from), and warns about values that look like keys but are committed as they
+/// are. Never a value.
+fn report_secrets(hidden: Hidden, suspicious: &[Suspicious]) {
+    if !hidden.names.is_empty() {
+        tracing::info!(
+            "kept {} out of the dump, as placeholders a push fills from the environment: {}",
+            crate::text::count(hidden.names.len(), "secret", "secrets"),
+            hidden.names.join(", ")
+        );
+    }
+    for warning in &hidden.warnings {
+        tracing::warn!("{warning}");
+    }
+    for found in suspicious {
+        tracing::warn!(
+            "{} {}: looks like a key or a token, and is committed as it is; declare it \
+             under `secrets:` (a path such as {}.{}) to keep it out of git",
+            found.item,
+            found.place,
+            found.item.split(' ').next().unwrap_or_default(),
+            found.place
+        );
+    }
 }
 
 /// `pull <host>: <what changed>` (or `--message`), then the trailers naming the instance.

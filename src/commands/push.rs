@@ -55,7 +55,11 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
         }
     };
     if let Some(repo) = &repo {
-        record(context, repo, args, &dump, (totals, wrote), &target).await?;
+        let pushed = Pushed {
+            source: source.as_ref(),
+            dump: &dump,
+        };
+        record(context, repo, args, &pushed, (totals, wrote), &target).await?;
     }
     context.finish(&target);
     Ok(ExitCode::Success)
@@ -315,15 +319,23 @@ async fn failure(
     }
 }
 
+/// The dump pushed, and where it was read from.
+struct Pushed<'a> {
+    source: &'a dyn DumpSource,
+    /// Fitted to the environment: its values, and its secrets filled.
+    dump: &'a Dump,
+}
+
 /// Notes the push on the pushed commit (HEAD for the working tree).
 async fn record(
     context: &Context,
     repo: &DumpRepo,
     args: &Args,
-    dump: &Dump,
+    pushed: &Pushed<'_>,
     (totals, wrote): (Totals, bool),
     target: &Target,
 ) -> Result<(), CommandError> {
+    let dump = pushed.dump;
     let revision = args.revision.as_deref().unwrap_or("HEAD");
     let Ok(commit) = repo.commit(revision) else {
         tracing::debug!("no commit to record the push on");
@@ -356,12 +368,18 @@ async fn record(
     repo.add_record(commit.id(), &record)?;
     tracing::debug!("recorded the push on {}", &record.commit[..10]);
     if let Some(branch) = &context.options.branch {
+        // Files not committed are committed as they are, placeholders and all: the dump
+        // pushed holds the environment's secrets.
+        let files = match record.uncommitted {
+            true => Some(context.read_dump(pushed.source).await?),
+            false => None,
+        };
         let deployment = Deployment {
             pushed: commit.id(),
             wrote,
             record: &record,
         };
-        record_on_branch(context, repo, branch, args, dump, &deployment)?;
+        record_on_branch(context, repo, branch, args, files.as_ref(), &deployment)?;
     }
     Ok(())
 }
@@ -381,7 +399,7 @@ fn record_on_branch(
     repo: &DumpRepo,
     branch: &str,
     args: &Args,
-    dump: &Dump,
+    uncommitted: Option<&Dump>,
     deployment: &Deployment,
 ) -> Result<(), CommandError> {
     let Deployment {
@@ -417,9 +435,11 @@ fn record_on_branch(
         env!("CARGO_PKG_VERSION"),
     );
     let lineage = context.lineage(repo, Some(pushed));
-    let committed = match record.uncommitted {
-        true => repo.commit_dump(branch, &dump.files(&context.layout()), &message, &lineage)?,
-        false => repo.record_deployment(branch, pushed, &message, &lineage, wrote)?,
+    let committed = match uncommitted {
+        Some(dump) => {
+            repo.commit_dump(branch, &dump.files(&context.layout()), &message, &lineage)?
+        }
+        None => repo.record_deployment(branch, pushed, &message, &lineage, wrote)?,
     };
     match committed {
         Some(oid) => tracing::info!(

@@ -10,6 +10,7 @@ use crate::idmap::{IdMapMode, IdMapOwner, IdMapStore};
 use crate::instance::Instance;
 use crate::plan::{FieldTypes, Plan, build_collections};
 use crate::snapshot::SchemaComparison;
+use crate::values::{Masks, Owned};
 use reqwest::Method;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -23,6 +24,10 @@ pub struct Target {
     pub ids: IdMapOwner,
     /// What `onQuery` hooks made of each collection's query; every read uses it.
     pub queries: HashMap<&'static str, Value>,
+    /// The fields that belong to the instance (`owned:`): every comparison leaves them out.
+    pub owned: Owned,
+    /// What the plans of this instance print instead of secrets.
+    pub masks: Masks,
 }
 
 async fn clear_cache(client: &Client) -> Result<Value, DirectusError> {
@@ -82,6 +87,8 @@ impl Target {
             me,
             ids,
             queries: HashMap::new(),
+            owned: Owned::default(),
+            masks: Masks::default(),
         })
     }
 
@@ -187,7 +194,7 @@ impl Target {
         instance: &Instance,
     ) -> Result<Plan, CommandError> {
         let specs: Vec<_> = dump.collections.iter().map(|(spec, _)| *spec).collect();
-        let (collections, unresolved) = build_collections(&specs, dump, instance);
+        let (collections, unresolved) = build_collections(&specs, dump, instance, &self.owned);
         let types = self.field_types(&collections).await?;
         let invalid = crate::plan::check_values(&collections, &types);
         let mut plan = Plan {
@@ -197,6 +204,7 @@ impl Target {
             unresolved,
             invalid,
             data_loss: Vec::new(),
+            masks: self.masks.clone(),
         };
         plan.data_loss = crate::plan::loss::assess(&self.client, &plan).await?;
         plan.left_out.extend(never_deleted(dump, instance));

@@ -209,6 +209,12 @@ impl Options {
         if options.directus_url.is_some() {
             options.url_source = url_origin.name.clone();
         }
+        // The variables secrets are read from are secrets too: hooks never see them.
+        options
+            .secret_variables
+            .extend(options.secrets.given_names());
+        options.secret_variables.sort();
+        options.secret_variables.dedup();
         options.validate_url(url_origin)?;
         options.validate()?;
         Ok((options, warnings))
@@ -240,6 +246,17 @@ impl Options {
                 return Err(ConfigError::UnknownCollection {
                     option,
                     name: name.clone(),
+                });
+            }
+        }
+        let paths = (self.secrets.paths().map(|path| ("secrets", path)))
+            .chain(self.owned.0.iter().map(|path| ("owned", path)))
+            .chain(self.values.paths().map(|path| ("values", path)));
+        for (option, path) in paths {
+            if !known(&path.collection) {
+                return Err(ConfigError::UnknownCollection {
+                    option,
+                    name: path.collection.clone(),
                 });
             }
         }
@@ -526,6 +543,58 @@ mod tests {
         })
         .unwrap();
         assert_eq!(options.url().unwrap(), "http://127.0.0.1:8055");
+    }
+
+    #[test]
+    fn paths_of_an_environment_add_to_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("directus-sync.config.yaml"),
+            "secrets:\n  settings.mapbox_key: MAPBOX\n\
+             owned: [settings.project_url]\n\
+             environments:\n  prod:\n    owned: [settings.project_color]\n    \
+             values:\n      settings.project_name: Prod CMS\n",
+        )
+        .unwrap();
+        let resolve = |environment: Option<&str>| {
+            let overrides = Overrides {
+                environment: environment.map(str::to_string),
+                ..Default::default()
+            };
+            Options::resolve(dir.path(), None, overrides).map(|(options, _)| options)
+        };
+        let prod = resolve(Some("prod")).unwrap();
+        assert_eq!(prod.owned.0.len(), 2);
+        assert_eq!(prod.values.0.len(), 1);
+        assert!(
+            prod.secret_variables.contains(&"MAPBOX".to_string()),
+            "hooks never see it"
+        );
+        let plain = resolve(None).unwrap();
+        assert_eq!(plain.owned.0.len(), 1);
+        assert!(plain.values.0.is_empty());
+        assert!(!plain.describe().contains("Prod CMS"));
+
+        std::fs::write(
+            dir.path().join("directus-sync.config.yaml"),
+            "owned: [setting.project_url]\n",
+        )
+        .unwrap();
+        let error = resolve(None).unwrap_err().to_string();
+        assert!(
+            error.starts_with("owned: unknown collection \"setting\""),
+            "{error}"
+        );
+        std::fs::write(
+            dir.path().join("directus-sync.config.yaml"),
+            "secrets: [settings]\n",
+        )
+        .unwrap();
+        let error = resolve(None).unwrap_err().to_string();
+        assert!(
+            error.contains("secrets: \"settings\": expected `.` and a field"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use super::{IdMapMode, PreserveIds};
 use crate::secret::{MaskedUrl, Secret};
+use crate::values::{Owned, PathValues, SecretRules};
 use clap::parser::ValueSource;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -31,7 +32,14 @@ pub enum Scope {
     Commands(&'static [&'static str]),
 }
 
-const DUMP: Scope = Scope::Commands(&["pull", "diff", "push", "rollback", "status"]);
+const DUMP: Scope = Scope::Commands(&[
+    "pull",
+    "diff",
+    "push",
+    "rollback",
+    "status",
+    "helpers scan-secrets",
+]);
 const PULL_PUSH: Scope = Scope::Commands(&["pull", "push", "rollback"]);
 const PULL: Scope = Scope::Commands(&["pull"]);
 // A rollback is a push of an earlier deployment.
@@ -74,6 +82,12 @@ pub trait OptionValue: Sized {
     /// A blank value (`DIRECTUS_TOKEN=""`) leaves the lower layers' value, as in the original.
     fn is_blank(&self) -> bool {
         false
+    }
+    /// This layer's value over a lower layer's: it replaces it, except for the options whose
+    /// entries add up (`secrets`, `owned`, `values`: an environment's come on top of the
+    /// file's).
+    fn over(self, _lower: Self) -> Self {
+        self
     }
 }
 
@@ -200,6 +214,50 @@ impl OptionValue for Option<Value> {
     }
 }
 
+/// Only config files set the options about values: they are paths, not words for a flag.
+fn config_only<T>() -> Result<T, String> {
+    Err("only config files set this".into())
+}
+
+impl OptionValue for SecretRules {
+    fn from_words(_: Vec<String>) -> Result<Self, String> {
+        config_only()
+    }
+    fn describe(&self) -> String {
+        SecretRules::describe(self)
+    }
+    fn over(self, lower: Self) -> Self {
+        SecretRules::over(self, lower)
+    }
+}
+
+impl OptionValue for Owned {
+    fn from_words(_: Vec<String>) -> Result<Self, String> {
+        config_only()
+    }
+    fn describe(&self) -> String {
+        let paths: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        format!("{paths:?}")
+    }
+    fn over(self, lower: Self) -> Self {
+        Owned::over(self, lower)
+    }
+}
+
+impl OptionValue for PathValues {
+    fn from_words(_: Vec<String>) -> Result<Self, String> {
+        config_only()
+    }
+    /// The paths only: a value may be long.
+    fn describe(&self) -> String {
+        let paths: Vec<String> = self.paths().map(ToString::to_string).collect();
+        format!("{paths:?}")
+    }
+    fn over(self, lower: Self) -> Self {
+        PathValues::over(self, lower)
+    }
+}
+
 macro_rules! declare_options {
     ($(
         $(#[doc = $doc:literal])*
@@ -283,7 +341,8 @@ macro_rules! declare_options {
                     if let Some(value) = layer.$field
                         && !OptionValue::is_blank(&value)
                     {
-                        self.$field = value;
+                        let lower = std::mem::replace(&mut self.$field, $default);
+                        self.$field = OptionValue::over(value, lower);
                     }
                 )*
             }
@@ -338,7 +397,8 @@ declare_options! {
         env None, via None, "STORE";
     /// Base folder of the dump
     dump_path: PathBuf = PathBuf::from("./directus-config"), "dumpPath", Flag::Value("dump-path"),
-        None, Scope::Commands(&["pull", "diff", "push", "status", "log"]), env None, via None,
+        None, Scope::Commands(&["pull", "diff", "push", "status", "log",
+        "helpers scan-secrets"]), env None, via None,
         "PATH";
     /// Folder of the collection files, relative to the dump path
     collections_path: PathBuf = PathBuf::from("collections"), "collectionsPath",
@@ -390,6 +450,18 @@ declare_options! {
         PULL_PUSH, env None, via None, "BRANCH";
     /// Hooks by collection (`onQuery`, `onDump`, `onSave`, `onLoad`) and for the snapshot
     hooks: Option<Value> = None, "hooks", Flag::None, None, Scope::Global, env None, via None, "";
+    /// Values kept out of the dump, by path (`settings.mapbox_key`): a list, or a map of paths
+    /// to the variable each is read from; on top of the built-in ones. Each level's add up.
+    secrets: SecretRules = SecretRules::default(), "secrets", Flag::None, None, Scope::Global,
+        env None, via None, "";
+    /// Fields that belong to each instance, by path: never pushed, never compared. The
+    /// file's and the environment's add up.
+    owned: Owned = Owned::default(), "owned", Flag::None, None, Scope::Global, env None,
+        via None, "";
+    /// The value each path must have on the instance (under `environments.<name>`), over what
+    /// the dump says
+    values: PathValues = PathValues::default(), "values", Flag::None, None, Scope::Global,
+        env None, via None, "";
 }
 
 fn flag_name(declaration: &Declaration) -> String {
@@ -574,7 +646,8 @@ mod tests {
                     clap::Command::new("helpers")
                         .subcommand(clap::Command::new("untrack"))
                         .subcommand(clap::Command::new("remove-permission-duplicates"))
-                        .subcommand(clap::Command::new("migrate-id-map")),
+                        .subcommand(clap::Command::new("migrate-id-map"))
+                        .subcommand(clap::Command::new("scan-secrets")),
                 ),
         )
     }

@@ -11,16 +11,19 @@ use crate::dump::Dump;
 use crate::idmap::IdMap;
 use crate::instance::{Instance, LiveItem};
 use crate::json::{Compact, json_equal};
+use crate::values::Owned;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// Per collection (in the order of `specs`): what to create, update and delete so that the
-/// instance matches the dump, plus the references nothing satisfies.
+/// instance matches the dump, plus the references nothing satisfies. What is `owned` by the
+/// instance is neither compared nor written.
 pub fn build_collections(
     specs: &[&'static CollectionSpec],
     dump: &Dump,
     instance: &Instance,
+    owned: &Owned,
 ) -> (Vec<CollectionChanges>, Vec<String>) {
     let mut id_map = Cow::Borrowed(&instance.id_map);
     let matchings: Vec<Matching> = specs
@@ -48,7 +51,12 @@ pub fn build_collections(
         .zip(matchings)
         .map(|(spec, matching)| {
             let items = dump.items(spec.name);
-            let changes = compare_collection(spec, items, matching, instance, &id_map, &names);
+            let sides = Sides {
+                instance,
+                id_map: &id_map,
+                owned,
+            };
+            let changes = compare_collection(spec, items, matching, &sides, &names);
             unresolved.extend(check_references(
                 spec,
                 &changes.items,
@@ -259,14 +267,26 @@ fn identity_key(spec: &CollectionSpec, item: &Value) -> Option<String> {
     Some(Value::Array(values?).to_string())
 }
 
+/// What a comparison of items reads besides the items: the instance, its id map as it will
+/// be once SyncIds moved, and what the instance owns.
+struct Sides<'a> {
+    instance: &'a Instance,
+    id_map: &'a IdMap,
+    owned: &'a Owned,
+}
+
 fn compare_collection(
     spec: &'static CollectionSpec,
     dump_items: &[Compact],
     matching: Matching<'_>,
-    instance: &Instance,
-    id_map: &IdMap,
+    sides: &Sides<'_>,
     names: &dyn Fn(&str, &str) -> Option<String>,
 ) -> CollectionChanges {
+    let Sides {
+        instance,
+        id_map,
+        owned,
+    } = *sides;
     let dangling = instance
         .id_map
         .rows(spec.name)
@@ -281,17 +301,20 @@ fn compare_collection(
     } = matching;
     let mut items = Vec::new();
     for ((compact, target), sync_id) in dump_items.iter().zip(targets).zip(sync_ids) {
-        let item = &compact.value();
-        let label = spec.label(item, names);
-        let action = match target {
+        let mut item = compact.value();
+        let label = spec.label(&item, names);
+        // The item as the instance must have it: with the instance's own values where it
+        // owns them (an item to create goes without them).
+        let (action, settled) = match target {
             Some((index, how)) => {
                 let live = &live[index];
                 let live_item = spec.to_dump(live.raw.value(), &sync_id, id_map);
-                let changes = field_changes(item, &live_item);
+                let settled = owned.settle(spec.name, &mut item, Some(&live_item));
+                let changes = field_changes(&item, &live_item);
                 if changes.is_empty() && how == How::Tracked {
                     continue;
                 }
-                Action::Update {
+                let update = Action::Update {
                     local_id: live.local_id.clone(),
                     changes,
                     adopt: how == How::Adopted,
@@ -299,19 +322,23 @@ fn compare_collection(
                         How::Moved(old) => Some(old),
                         _ => None,
                     },
-                }
+                };
+                (update, settled)
             }
-            None => Action::Create,
+            None => (Action::Create, owned.settle(spec.name, &mut item, None)),
         };
         let details = match action {
-            Action::Create => spec.create_details(item, names),
+            Action::Create => spec.create_details(&item, names),
             _ => Vec::new(),
         };
         items.push(ItemChange {
             sync_id,
             label,
             details,
-            item: compact.clone(),
+            item: match settled {
+                true => Compact::new(&item),
+                false => compact.clone(),
+            },
             action,
         });
     }

@@ -24,6 +24,7 @@ use crate::collections::{CollectionSpec, ItemLabel};
 use crate::idmap::IdMapRow;
 use crate::json::Compact;
 use crate::snapshot::SchemaDiff;
+use crate::values::Masks;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -43,6 +44,9 @@ pub struct Plan {
     pub invalid: Vec<String>,
     /// What applying the plan would destroy that git cannot give back (push asks first).
     pub data_loss: Vec<DataLoss>,
+    /// What its text and JSON show instead of secrets: the dump's values were filled from
+    /// the environment, and the instance's values at secret paths are secrets too.
+    pub masks: Masks,
 }
 
 #[derive(Debug)]

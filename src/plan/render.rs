@@ -1,8 +1,9 @@
 //! The plan as text for people and as JSON for programs.
 
-use super::{Action, ItemChange, Plan};
+use super::{Action, FieldChange, ItemChange, Plan};
 use crate::collections::natural;
 use crate::snapshot::SchemaChangeKind;
+use crate::values::Masks;
 use serde_json::{Value, json};
 use std::fmt::Write;
 
@@ -95,8 +96,27 @@ fn taken_over(action: &Action) -> bool {
     matches!(action, Action::Update { changes, adopt: true, moved_from: None, .. } if changes.is_empty())
 }
 
+/// The field changes of an update as they may be shown: secrets as their placeholders, the
+/// instance's values at secret paths as `***` (see [`Masks`]).
+fn shown_changes(collection: &str, change: &ItemChange, masks: &Masks) -> Vec<FieldChange> {
+    let Action::Update { changes, .. } = &change.action else {
+        return Vec::new();
+    };
+    // The paths choose items by their dump form (`operations[type=request]`).
+    let item = masks.covers(collection).then(|| change.item.value());
+    let show = |field: &str, value: &Value| masks.show(collection, item.as_ref(), field, value);
+    changes
+        .iter()
+        .map(|c| FieldChange {
+            field: c.field.clone(),
+            old: c.old.as_ref().map(|old| show(&c.field, old)),
+            new: show(&c.field, &c.new),
+        })
+        .collect()
+}
+
 /// One item's lines, its sign first.
-fn item_lines(change: &ItemChange) -> (char, Vec<String>) {
+fn item_lines(collection: &str, change: &ItemChange, masks: &Masks) -> (char, Vec<String>) {
     let label = &change.label;
     if taken_over(&change.action) {
         let line = format!("{ITEM}= {label}: already there, will be tracked");
@@ -105,19 +125,16 @@ fn item_lines(change: &ItemChange) -> (char, Vec<String>) {
     match &change.action {
         Action::Create => {
             let mut lines = vec![format!("{ITEM}+ {label}")];
-            lines.extend(
-                change.details.iter().map(|(field, value)| {
-                    format!("{DETAIL}{field}: {}", short_text(value.clone()))
-                }),
-            );
+            lines.extend(change.details.iter().map(|(field, value)| {
+                let value = masks.scrub_text(value).into_owned();
+                format!("{DETAIL}{field}: {}", short_text(value))
+            }));
             ('+', lines)
         }
         Action::Update {
-            changes,
-            adopt,
-            moved_from,
-            ..
+            adopt, moved_from, ..
         } => {
+            let changes = shown_changes(collection, change, masks);
             let suffix = match adopt {
                 true => " (untracked item, will be tracked)",
                 false => "",
@@ -197,7 +214,7 @@ impl Plan {
                 natural(a.label.as_str(), b.label.as_str()).then_with(|| a.sync_id.cmp(&b.sync_id))
             });
             for change in items {
-                let (sign, lines) = item_lines(change);
+                let (sign, lines) = item_lines(collection.spec.name, change, &self.masks);
                 for line in lines {
                     write(sign, &line);
                 }
@@ -220,7 +237,12 @@ impl Plan {
             write('-', &format!("! data loss: {}", loss.describe()));
         }
         write('!', &self.totals().to_string());
-        out
+        // Whatever else could hold a secret value (a label, a problem) names it instead.
+        let scrubbed = match self.masks.scrub_text(&out) {
+            std::borrow::Cow::Borrowed(_) => None,
+            std::borrow::Cow::Owned(scrubbed) => Some(scrubbed),
+        };
+        scrubbed.unwrap_or(out)
     }
 
     pub fn to_json(&self) -> Value {
@@ -229,9 +251,16 @@ impl Plan {
             .iter()
             .filter(|c| !c.items.is_empty() || !c.dangling.is_empty())
             .map(|c| {
+                let mut changes = serde_json::to_value(&c.items).unwrap_or_default();
+                for (json, change) in changes.as_array_mut().into_iter().flatten().zip(&c.items) {
+                    if matches!(change.action, Action::Update { .. }) {
+                        let shown = shown_changes(c.spec.name, change, &self.masks);
+                        json["changes"] = serde_json::to_value(shown).unwrap_or_default();
+                    }
+                }
                 json!({
                     "collection": c.spec.name,
-                    "changes": c.items,
+                    "changes": changes,
                     "dangling": c.dangling,
                     "summary": c.counts(),
                 })
@@ -244,7 +273,7 @@ impl Plan {
             "update": totals.items.update,
             "delete": totals.items.delete,
         });
-        json!({
+        let mut plan = json!({
             "schema": self.schema.as_ref().map(|s| s.changes()),
             "collections": collections,
             "unresolved": self.unresolved,
@@ -252,7 +281,9 @@ impl Plan {
             "dataLoss": self.data_loss,
             "leftOut": self.left_out,
             "summary": summary,
-        })
+        });
+        self.masks.scrub(&mut plan);
+        plan
     }
 
     /// Says, once per command, which differences are left out because a push cannot make

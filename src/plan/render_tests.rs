@@ -229,3 +229,46 @@ fn the_plan_and_the_push_count_alike() {
     let none = Totals::default();
     assert_eq!(none.to_string(), "0 to create, 0 to update, 0 to delete");
 }
+
+#[test]
+fn secrets_show_as_their_placeholders_and_the_instances_as_hidden() {
+    use crate::values::{SecretRules, Variables};
+    let instance = instance(
+        vec![row("settings", "s-settings", "1")],
+        vec![(
+            "settings",
+            vec![json!({"id": 1, "project_name": "P", "mapbox_key": "pk.prod-old-key"})],
+        )],
+    );
+    let dump = dump(vec![(
+        "settings",
+        vec![json!({"project_name": "P", "mapbox_key": "pk.new-secret", "_syncId": "s-settings"})],
+    )]);
+    let variables = Variables::new(
+        [(
+            "DIRECTUS_SECRET_SETTINGS_MAPBOX_KEY".to_string(),
+            "pk.new-secret".to_string(),
+        )],
+        Default::default(),
+    );
+    let plan = Plan {
+        masks: variables.masks(&SecretRules::default().effective()),
+        ..plan(&["settings"], &dump, &instance)
+    };
+    insta::assert_snapshot!(plan.render_text(false), @r#"
+    settings (1 to update)
+      ~ settings: mapbox_key "***" → "${DIRECTUS_SECRET_SETTINGS_MAPBOX_KEY}"
+    0 to create, 1 to update, 0 to delete
+    "#);
+    let json = plan.to_json().to_string();
+    assert!(!json.contains("pk."), "{json}");
+    assert!(
+        json.contains("${DIRECTUS_SECRET_SETTINGS_MAPBOX_KEY}"),
+        "{json}"
+    );
+    // What is applied keeps the value.
+    let crate::plan::Action::Update { changes, .. } = &plan.collections[0].items[0].action else {
+        panic!("an update")
+    };
+    assert_eq!(changes[0].new, json!("pk.new-secret"));
+}

@@ -8,6 +8,7 @@ use crate::dump::Dump;
 use crate::idmap::{IdMap, IdMapRow};
 use crate::instance::Instance;
 use crate::json::Compact;
+use crate::values::Owned;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 
@@ -58,7 +59,8 @@ fn specs(names: &[&str]) -> Vec<&'static CollectionSpec> {
 }
 
 pub(super) fn plan(names: &[&str], dump: &Dump, instance: &Instance) -> Plan {
-    let (collections, unresolved) = build_collections(&specs(names), dump, instance);
+    let (collections, unresolved) =
+        build_collections(&specs(names), dump, instance, &Owned::default());
     Plan {
         collections,
         unresolved,
@@ -1475,4 +1477,77 @@ mod builder_properties {
             prop_assert_eq!(unique.len(), named.len());
         }
     }
+}
+
+#[test]
+fn owned_fields_are_neither_compared_nor_written() {
+    let owned: Owned =
+        serde_yaml::from_str("[settings.project_url, 'operations[type=request].options.url']")
+            .unwrap();
+    let instance = instance(
+        vec![
+            row("settings", "s-settings", "1"),
+            row("operations", "s-op", "l-op"),
+        ],
+        vec![
+            (
+                "settings",
+                vec![json!({"id": 1, "project_name": "P", "project_url": "https://prod"})],
+            ),
+            (
+                "operations",
+                vec![json!({"id": "l-op", "type": "request", "key": "k",
+                            "options": {"url": "https://prod/hook", "method": "POST"}})],
+            ),
+        ],
+    );
+    let dump = dump(vec![
+        (
+            "settings",
+            vec![
+                json!({"project_name": "S", "project_url": "https://staging", "_syncId": "s-settings"}),
+            ],
+        ),
+        (
+            "operations",
+            vec![
+                json!({"type": "request", "key": "k", "options": {"url": "https://staging/hook", "method": "GET"}, "_syncId": "s-op"}),
+                json!({"type": "request", "key": "new", "options": {"url": "https://staging/new"}, "_syncId": "s-new"}),
+            ],
+        ),
+    ]);
+    let (collections, _) = build_collections(
+        &specs(&["settings", "operations"]),
+        &dump,
+        &instance,
+        &owned,
+    );
+    let Action::Update { changes, .. } = &collections[0].items[0].action else {
+        panic!("{:?}", collections[0].items)
+    };
+    assert_eq!(
+        changes,
+        &[FieldChange {
+            field: "project_name".into(),
+            old: Some(json!("P")),
+            new: json!("S")
+        }]
+    );
+    let operations = &collections[1].items;
+    let update = operations.iter().find(|c| c.sync_id == "s-op").unwrap();
+    let Action::Update { changes, .. } = &update.action else {
+        panic!("{update:?}")
+    };
+    assert_eq!(
+        changes[0].new,
+        json!({"url": "https://prod/hook", "method": "GET"}),
+        "the method changes, the instance's URL stays"
+    );
+    let create = operations.iter().find(|c| c.sync_id == "s-new").unwrap();
+    assert!(matches!(create.action, Action::Create));
+    assert_eq!(
+        create.item.value()["options"],
+        json!({}),
+        "created without the owned URL"
+    );
 }
