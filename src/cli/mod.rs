@@ -39,6 +39,9 @@ pub enum Command {
     Status(commands::status::Args),
     /// Push an instance's previous deployment again (from the push records in git)
     Rollback(commands::rollback::Args),
+    /// Push what is live on one environment (its branch) to another, with that one's values
+    /// and secrets
+    Promote(commands::promote::Args),
     /// Maintenance helpers
     #[command(subcommand)]
     Helpers(commands::helpers::Command),
@@ -87,6 +90,7 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, CommandEr
         Command::Log(args) => commands::log::run(&context, args).await,
         Command::Status(args) => commands::status::run(&context, args).await,
         Command::Rollback(args) => commands::rollback::run(&context, args).await,
+        Command::Promote(args) => commands::promote::run(&context, args).await,
         Command::Helpers(command) => commands::helpers::run(&context, command).await,
     }
 }

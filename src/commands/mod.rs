@@ -7,6 +7,7 @@ pub mod diff;
 mod error;
 pub mod helpers;
 pub mod log;
+pub mod promote;
 pub mod pull;
 pub mod push;
 pub mod rollback;

@@ -37,18 +37,20 @@ const DUMP: Scope = Scope::Commands(&[
     "diff",
     "push",
     "rollback",
+    "promote",
     "status",
     "helpers scan-secrets",
 ]);
-const PULL_PUSH: Scope = Scope::Commands(&["pull", "push", "rollback"]);
+const PULL_PUSH: Scope = Scope::Commands(&["pull", "push", "rollback", "promote"]);
 const PULL: Scope = Scope::Commands(&["pull"]);
-// A rollback is a push of an earlier deployment.
-const PUSH: Scope = Scope::Commands(&["push", "rollback"]);
+// A rollback is a push of an earlier deployment, a promotion one of another environment's.
+const PUSH: Scope = Scope::Commands(&["push", "rollback", "promote"]);
 /// The commands that write, and so take the instance's lock (a subcommand after a space).
 const WRITERS: Scope = Scope::Commands(&[
     "pull",
     "push",
     "rollback",
+    "promote",
     "helpers untrack",
     "helpers remove-permission-duplicates",
     "helpers migrate-id-map",
@@ -397,7 +399,7 @@ declare_options! {
         env None, via None, "STORE";
     /// Base folder of the dump
     dump_path: PathBuf = PathBuf::from("./directus-config"), "dumpPath", Flag::Value("dump-path"),
-        None, Scope::Commands(&["pull", "diff", "push", "status", "log",
+        None, Scope::Commands(&["pull", "diff", "push", "promote", "status", "log",
         "helpers scan-secrets"]), env None, via None,
         "PATH";
     /// Folder of the collection files, relative to the dump path
@@ -640,6 +642,7 @@ mod tests {
                 .subcommand(clap::Command::new("diff"))
                 .subcommand(clap::Command::new("push"))
                 .subcommand(clap::Command::new("rollback"))
+                .subcommand(clap::Command::new("promote"))
                 .subcommand(clap::Command::new("status"))
                 .subcommand(clap::Command::new("log"))
                 .subcommand(
