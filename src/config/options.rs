@@ -343,7 +343,7 @@ macro_rules! declare_options {
                     if let Some(value) = layer.$field
                         && !OptionValue::is_blank(&value)
                     {
-                        let lower = std::mem::replace(&mut self.$field, $default);
+                        let lower = std::mem::take(&mut self.$field);
                         self.$field = OptionValue::over(value, lower);
                     }
                 )*

@@ -170,9 +170,8 @@ impl<'de> serde::Deserialize<'de> for SecretRules {
 /// at run time (`{{ $env.API_KEY }}`), not a placeholder already.
 fn is_value(text: &str) -> bool {
     let trimmed = text.trim();
-    !trimmed.is_empty()
-        && !(trimmed.starts_with("{{") && trimmed.ends_with("}}"))
-        && !text.contains("${")
+    let template = trimmed.starts_with("{{") && trimmed.ends_with("}}");
+    !(trimmed.is_empty() || template || text.contains("${"))
 }
 
 /// `${NAME}`.
