@@ -83,7 +83,7 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, CommandEr
         from_command_line: typed,
     };
     let context = Context::new(cli.config_path.clone(), overrides)?;
-    match &cli.command {
+    let outcome = match &cli.command {
         Command::Pull(args) => commands::pull::run(&context, args).await,
         Command::Diff(args) => commands::diff::run(&context, args).await,
         Command::Push(args) => commands::push::run(&context, args).await,
@@ -92,7 +92,15 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, CommandEr
         Command::Rollback(args) => commands::rollback::run(&context, args).await,
         Command::Promote(args) => commands::promote::run(&context, args).await,
         Command::Helpers(command) => commands::helpers::run(&context, command).await,
-    }
+    };
+    // An error's words may hold what it was about: a secret is named, never printed.
+    let masks = context.masks();
+    outcome.map_err(|error| {
+        error.scrubbed(&|text| match masks.scrub_text(text) {
+            std::borrow::Cow::Borrowed(_) => None,
+            std::borrow::Cow::Owned(scrubbed) => Some(scrubbed),
+        })
+    })
 }
 
 /// The matches of the innermost subcommand: clap copies global flags down to it.

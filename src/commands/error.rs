@@ -99,6 +99,29 @@ impl CommandError {
         self
     }
 
+    /// The same error with its message and hints passed through `scrub` (secret values
+    /// replaced by their placeholders): Directus words some refusals with the value it
+    /// refused. Unchanged when `scrub` finds nothing.
+    pub fn scrubbed(self, scrub: &dyn Fn(&str) -> Option<String>) -> CommandError {
+        let message = format!("{:#}", self.error);
+        let hints: Vec<Option<String>> = self.hints.iter().map(|h| scrub(h)).collect();
+        let scrubbed = scrub(&message);
+        if scrubbed.is_none() && hints.iter().all(Option::is_none) {
+            return self;
+        }
+        CommandError {
+            kind: self.kind,
+            error: anyhow::anyhow!(scrubbed.unwrap_or(message)),
+            hints: self
+                .hints
+                .into_iter()
+                .zip(hints)
+                .map(|(hint, scrubbed)| scrubbed.unwrap_or(hint))
+                .collect(),
+            location: self.location,
+        }
+    }
+
     /// Whether the instance's address looks wrong: nothing answers there, or not Directus.
     pub fn is_about_the_url(&self) -> bool {
         matches!(
@@ -242,6 +265,21 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::Config);
         assert_eq!(error.kind.exit_code(), ExitCode::Error);
         assert!(error.hints.is_empty(), "one line says it all");
+    }
+
+    #[test]
+    fn scrubbed_errors_keep_their_kind_and_lose_the_secret() {
+        let scrub = |text: &str| {
+            text.contains("s3cret")
+                .then(|| text.replace("s3cret", "${S}"))
+        };
+        let error = CommandError::user("Value \"s3cret\" has to be unique").hint("not s3cret");
+        let scrubbed = error.scrubbed(&scrub);
+        assert_eq!(scrubbed.kind, ErrorKind::User);
+        assert_eq!(scrubbed.message(), "Value \"${S}\" has to be unique");
+        assert_eq!(scrubbed.hints, ["not ${S}"]);
+        let plain = CommandError::user("nothing secret").scrubbed(&scrub);
+        assert_eq!(plain.message(), "nothing secret");
     }
 
     #[test]
