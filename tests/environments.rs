@@ -6,7 +6,7 @@
 mod support;
 
 use serde_json::json;
-use support::cli::Outcome;
+use support::cli::{Outcome, Transcript};
 use support::seed::all_collections;
 use support::{DirectusInstance, git};
 
@@ -17,9 +17,8 @@ struct Flow {
     dev: DirectusInstance,
     staging: Option<DirectusInstance>,
     prod: DirectusInstance,
-    /// Every command and what it printed, for the guide: written to the file named by
-    /// `GUIDE_TRANSCRIPT`, if set, when the flow ends.
-    transcript: std::cell::RefCell<String>,
+    /// For the guide: saved to the file named by `GUIDE_TRANSCRIPT`.
+    transcript: Transcript,
 }
 
 impl Flow {
@@ -31,12 +30,7 @@ impl Flow {
             .env_remove("DIRECTUS_TOKEN")
             .envs(self.tokens.iter().map(|(k, v)| (k, v)));
         let outcome = Outcome::of(cmd.args(args));
-        self.transcript.borrow_mut().push_str(&format!(
-            "$ directus-sync {}\n{}{}",
-            args.join(" "),
-            outcome.stdout,
-            outcome.stderr
-        ));
+        self.transcript.command(args, &outcome);
         outcome
     }
 
@@ -47,16 +41,8 @@ impl Flow {
 
     fn git(&self, args: &[&str]) -> String {
         let out = git(self.dir.path(), args);
-        self.transcript
-            .borrow_mut()
-            .push_str(&format!("$ git {}\n{out}", args.join(" ")));
+        self.transcript.git(args, &out);
         out
-    }
-
-    fn save_transcript(&self) {
-        if let Ok(path) = std::env::var("GUIDE_TRANSCRIPT") {
-            std::fs::write(path, self.transcript.borrow().as_bytes()).unwrap();
-        }
     }
 
     fn tip(&self, branch: &str) -> String {
@@ -116,7 +102,7 @@ fn the_three_environment_flow_of_the_guide() {
         dev,
         staging: Some(staging),
         prod,
-        transcript: Default::default(),
+        transcript: Transcript::new("GUIDE_TRANSCRIPT"),
     };
     flow.git(&["init", "-q", "-b", "main"]);
     flow.git(&["add", "directus-sync.config.yaml"]);
@@ -268,5 +254,5 @@ fn the_three_environment_flow_of_the_guide() {
         "{down}"
     );
     assert!(flow.status_of(&down, "prod").ends_with("in sync"), "{down}");
-    flow.save_transcript();
+    flow.transcript.save();
 }

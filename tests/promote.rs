@@ -7,7 +7,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::cli::Outcome;
+use support::cli::{Outcome, Transcript};
 use support::seed::{activity_count, all_collections};
 use support::{DirectusInstance, git};
 
@@ -33,9 +33,8 @@ struct Promotion {
     prod: DirectusInstance,
     /// Variables every run gets (the tokens), and the secrets of this step.
     env: std::cell::RefCell<Vec<(String, String)>>,
-    /// Every command and what it printed, for the guide: written to the file named by
-    /// `PROMOTE_TRANSCRIPT`, if set, when the test ends.
-    transcript: std::cell::RefCell<String>,
+    /// For the guide: saved to the file named by `PROMOTE_TRANSCRIPT`.
+    transcript: Transcript,
 }
 
 impl Promotion {
@@ -51,12 +50,7 @@ impl Promotion {
             .env("PROD_TOKEN", self.prod.token())
             .envs(self.env.borrow().iter().map(|(k, v)| (k, v)));
         let outcome = Outcome::of(cmd.args(args));
-        self.transcript.borrow_mut().push_str(&format!(
-            "$ directus-sync {}\n{}{}",
-            args.join(" "),
-            outcome.stdout,
-            outcome.stderr
-        ));
+        self.transcript.command(args, &outcome);
         for secret in SECRETS {
             assert!(
                 !outcome.stdout.contains(secret) && !outcome.stderr.contains(secret),
@@ -197,7 +191,7 @@ fn staging_is_promoted_to_prod_with_prods_values_and_secrets() {
         staging,
         prod,
         env: Default::default(),
-        transcript: Default::default(),
+        transcript: Transcript::new("PROMOTE_TRANSCRIPT"),
     };
     flow.git(&["init", "-q", "-b", "main"]);
     flow.git(&["add", "."]);
@@ -388,7 +382,5 @@ fn staging_is_promoted_to_prod_with_prods_values_and_secrets() {
         "{prod_settings}"
     );
     flow.assert_no_secret_in_git();
-    if let Ok(path) = std::env::var("PROMOTE_TRANSCRIPT") {
-        std::fs::write(path, flow.transcript.borrow().as_bytes()).unwrap();
-    }
+    flow.transcript.save();
 }

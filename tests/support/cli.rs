@@ -79,6 +79,45 @@ impl fmt::Display for Outcome {
     }
 }
 
+/// Every command of a walkthrough and what it printed, for the docs: written to the file named
+/// by the variable `var` (if set) by [`save`](Self::save).
+pub struct Transcript {
+    var: &'static str,
+    text: std::cell::RefCell<String>,
+}
+
+impl Transcript {
+    pub fn new(var: &'static str) -> Transcript {
+        Transcript {
+            var,
+            text: Default::default(),
+        }
+    }
+
+    /// Records a run of `directus-sync ARGS`.
+    pub fn command(&self, args: &[&str], outcome: &Outcome) {
+        self.text.borrow_mut().push_str(&format!(
+            "$ directus-sync {}\n{}{}",
+            args.join(" "),
+            outcome.stdout,
+            outcome.stderr
+        ));
+    }
+
+    /// Records a run of `git ARGS`.
+    pub fn git(&self, args: &[&str], out: &str) {
+        self.text
+            .borrow_mut()
+            .push_str(&format!("$ git {}\n{out}", args.join(" ")));
+    }
+
+    pub fn save(&self) {
+        if let Ok(path) = std::env::var(self.var) {
+            std::fs::write(path, self.text.borrow().as_bytes()).unwrap();
+        }
+    }
+}
+
 impl DirectusInstance {
     /// The CLI run in `dir` against this instance with `args`, whatever its exit code.
     #[track_caller]
