@@ -223,6 +223,12 @@ impl Client {
         &self.base
     }
 
+    /// How many requests the client keeps in flight: more futures than this only wait, holding
+    /// their payloads and answers.
+    pub fn concurrency(&self) -> usize {
+        MAX_CONCURRENT_REQUESTS
+    }
+
     /// HTTP requests sent so far, retries and logins included.
     pub fn request_count(&self) -> usize {
         self.requests.load(Ordering::Relaxed)

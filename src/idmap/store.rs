@@ -2,6 +2,7 @@ use super::IdMapMode;
 use super::{IdMapRow, id_string};
 use crate::directus::{Client, DirectusError, Request};
 use futures::future::try_join_all;
+use futures::{StreamExt, TryStreamExt, stream};
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
@@ -252,11 +253,13 @@ impl IdMapStore {
         }
         match self {
             IdMapStore::Extension => {
-                try_join_all(rows.iter().map(|row| async move {
+                // One request per row: built as they are sent and their answers dropped, so a
+                // first pull of tens of thousands of rows holds a few at a time.
+                one_request_per_row(client, rows, |row| async move {
                     let path = extension_route(&row.table, None)?;
                     let body = json!({"local_id": row.local_id, "sync_id": row.sync_id});
                     client.post(&path, &body).await
-                }))
+                })
                 .await?;
             }
             IdMapStore::Collection { .. } => {
@@ -293,10 +296,10 @@ impl IdMapStore {
         }
         match self {
             IdMapStore::Extension => {
-                try_join_all(rows.iter().map(|row| async move {
+                one_request_per_row(client, rows, |row| async move {
                     let path = extension_route(&row.table, Some(&row.sync_id))?;
                     client.delete(&path, None).await
-                }))
+                })
                 .await?;
             }
             IdMapStore::Collection { .. } => {
@@ -320,6 +323,23 @@ impl IdMapStore {
         }
         Ok(())
     }
+}
+
+/// Sends one request per row, as many at a time as the client keeps in flight.
+async fn one_request_per_row<'a, F, Fut>(
+    client: &Client,
+    rows: &'a [IdMapRow],
+    request: F,
+) -> Result<(), DirectusError>
+where
+    F: Fn(&'a IdMapRow) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, DirectusError>>,
+{
+    stream::iter(rows)
+        .map(request)
+        .buffer_unordered(client.concurrency())
+        .try_for_each(|_answer| async { Ok(()) })
+        .await
 }
 
 /// Id-map rows per write: a row is about 150 bytes, so a thousand stay far below Directus'
