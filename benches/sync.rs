@@ -851,7 +851,7 @@ scenarios: seeded, big, big-noext, wide, wide-noext (these five are the default,
            neither a name nor --size is given), wide4, wide4-noext (4x, only when named);
 --size: the mixed scenario (about 3,400 items, 40 collections, 600 fields per 1x) at each size,
         in both stores unless --store picks one; with several sizes, a table of ratios;
---serve: one instance seeded with mixed(N), kept running until Ctrl-C or stdin closes.";
+--serve: one instance seeded with mixed(N) (0: empty), kept running until Ctrl-C or stdin closes.";
 
 fn parse_sizes(text: &str) -> Result<Vec<usize>, String> {
     text.split(',')
@@ -895,9 +895,13 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                     other => return Err(format!("--store is ext or noext, not {other:?}")),
                 })
             }
-            "--serve" => match parse_sizes(&value("--serve")?)?.as_slice() {
-                [size] => parsed.serve = Some(*size),
-                _ => return Err("--serve takes one size".into()),
+            // 0 serves an empty instance: the target of a first push profiled by hand.
+            "--serve" => match value("--serve")?.as_str() {
+                "0" => parsed.serve = Some(0),
+                size => match parse_sizes(size)?.as_slice() {
+                    [size] => parsed.serve = Some(*size),
+                    _ => return Err("--serve takes one size".into()),
+                },
             },
             "--help" | "-h" => {
                 println!("{USAGE}");
@@ -958,7 +962,9 @@ fn serve(size: usize, with_extension: bool) {
         start_time.as_secs_f64()
     );
     let started = Instant::now();
-    support::seed::mixed(&instance, size);
+    if size > 0 {
+        support::seed::mixed(&instance, size);
+    }
     let seed_time = started.elapsed();
     let counts = support::seed::tracked_counts(&instance);
     println!();
