@@ -97,7 +97,7 @@ async fn write(
 ) -> Result<Totals, CommandError> {
     target.clear_cache().await?;
     let comparison = target.compare(dump, args.force).await?;
-    if comparison.plan.render_text(false) != shown.text {
+    if PlanText::of(&comparison.plan) != shown.text {
         if !comparison.plan.has_writes() {
             tracing::info!(
                 "another run made these changes meanwhile: the instance already matches the dump"
@@ -116,14 +116,14 @@ async fn write(
 
 /// What the user saw of a plan, and agreed to: its text and the losses it names.
 struct Shown {
-    text: String,
+    text: PlanText,
     data_loss: Vec<String>,
 }
 
 impl Shown {
     fn of(plan: &Plan) -> Shown {
         Shown {
-            text: plan.render_text(false),
+            text: PlanText::of(plan),
             data_loss: plan.data_loss.iter().map(|l| l.describe()).collect(),
         }
     }
@@ -194,6 +194,20 @@ fn refuse_unresolved(plan: &Plan) -> Result<(), CommandError> {
     .hint("pull the referenced collections too, or fix the references listed above with '!'"))
 }
 
+/// A plan's text, kept as its hash: plans are compared by what they say, and the text of a
+/// first push of a large instance is megabytes.
+#[derive(PartialEq, Eq, Hash)]
+struct PlanText(u64);
+
+impl PlanText {
+    fn of(plan: &Plan) -> PlanText {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        plan.render_text(false).hash(&mut hasher);
+        PlanText(hasher.finish())
+    }
+}
+
 /// Applies the plan, reads the instance back and applies what still differs, until the
 /// instance matches the dump. Normally one round; a round that changes nothing, or
 /// `--max-push-retries` rounds (0: no limit), end with an error naming what does not converge.
@@ -209,7 +223,7 @@ async fn converge(
     let mut total = Applied::default();
     // A remainder seen before means the rounds go in circles: no more round will help.
     let mut seen = std::collections::HashSet::new();
-    seen.insert(comparison.plan.render_text(false));
+    seen.insert(PlanText::of(&comparison.plan));
     loop {
         let Comparison { plan, instance } = &comparison;
         let progress = ui::Progress::new(plan.steps(), "pushing");
@@ -243,6 +257,9 @@ async fn converge(
         tracing::info!("applied: {applied}");
         tracing::info!("applied in {timings}");
         total += applied;
+        // The plan and the state it was made from are done with: the read-back holds the
+        // instance's new state.
+        drop(comparison);
         let started = std::time::Instant::now();
         target.clear_cache().await?;
         let after = target.compare(dump, args.force).await?;
@@ -250,11 +267,10 @@ async fn converge(
         if after.plan.is_empty() {
             return Ok(());
         }
-        let remaining = after.plan.render_text(false);
-        if !seen.insert(remaining.clone()) || (limit != 0 && round >= limit) {
+        if !seen.insert(PlanText::of(&after.plan)) || (limit != 0 && round >= limit) {
             return Err(CommandError::user(format!(
                 "the instance still differs from the dump after {round} rounds:\n{}",
-                remaining.trim_end()
+                after.plan.render_text(false).trim_end()
             ))
             .hint("Directus did not keep these values; check them in the admin app"));
         }

@@ -208,7 +208,9 @@ impl IdMapStore {
         };
         let path = format!("/items/{collection}");
         let fields = vec![("fields".into(), "table,sync_id,local_id".into())];
-        let items = match client.list(&path, fields).await {
+        // Rows are kept as compact text and parsed one at a time: a tree per row of a large
+        // instance's id map takes many times the rows themselves.
+        let items = match client.list_compact(&path, fields).await {
             Ok(items) => items,
             // Directus only serves the extension's table once its schema cache knows it;
             // the extension's own routes always answer, one table at a time.
@@ -217,11 +219,15 @@ impl IdMapStore {
                     client.get_list(extension_route(table, None)?).await
                 }))
                 .await?;
-                lists.into_iter().flatten().collect()
+                let items = lists.into_iter().flatten();
+                return items.map(|item| row_of(&item, &path)).collect();
             }
             Err(other) => return Err(other),
         };
-        items.iter().map(|item| row_of(item, &path)).collect()
+        items
+            .into_iter()
+            .map(|item| row_of(&item.value(), &path))
+            .collect()
     }
 
     /// Looks again at how far our collection is set up, unless it is ready: the run that held

@@ -76,8 +76,8 @@ fn dropped(plan: &Plan) -> Vec<(String, Option<String>)> {
     let Some(schema) = &plan.schema else {
         return Vec::new();
     };
-    let entries =
-        |part: &str| -> Vec<Value> { schema.diff.part(part).iter().map(Compact::value).collect() };
+    // One entry parsed at a time: a first push creates every field, megabytes as trees.
+    let entries = |part: &str| schema.diff.part(part).iter().map(Compact::value);
     let deleted = |entry: &Value| {
         let records = entry.get("diff").and_then(Value::as_array);
         records.is_some_and(|r| {
@@ -91,14 +91,13 @@ fn dropped(plan: &Plan) -> Vec<(String, Option<String>)> {
     let text =
         |entry: &Value, key: &str| entry.get(key).and_then(Value::as_str).map(str::to_string);
     let collections: Vec<String> = entries("collections")
-        .iter()
         .filter(|e| deleted(e))
         // A collection without a table (a folder of the admin app) holds no rows.
         .filter(|e| {
             e.pointer("/diff/0/lhs/schema")
                 .is_some_and(|s| !s.is_null())
         })
-        .filter_map(|e| text(e, "collection"))
+        .filter_map(|e| text(&e, "collection"))
         .collect();
     let mut out: Vec<(String, Option<String>)> =
         collections.iter().map(|c| (c.clone(), None)).collect();
