@@ -126,6 +126,11 @@ impl ItemLabel {
         }
     }
 
+    /// As a saved plan holds it: its words, and its text.
+    pub fn saved(plain: String, text: String) -> ItemLabel {
+        ItemLabel { plain, text }
+    }
+
     /// The words without quotes.
     pub fn as_str(&self) -> &str {
         &self.plain

@@ -216,6 +216,13 @@ impl From<LockError> for CommandError {
     }
 }
 
+impl From<crate::plan::SavedPlanError> for CommandError {
+    fn from(error: crate::plan::SavedPlanError) -> Self {
+        let hint = error.hint();
+        CommandError::hinted(ErrorKind::User, error, hint)
+    }
+}
+
 impl From<ValuesError> for CommandError {
     fn from(error: ValuesError) -> Self {
         let hint = error.hint();

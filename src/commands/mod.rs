@@ -11,6 +11,7 @@ pub mod promote;
 pub mod pull;
 pub mod push;
 pub mod rollback;
+mod saved_plan;
 pub mod status;
 mod target;
 
@@ -122,6 +123,11 @@ impl Context {
         };
         // The warnings were shown for this run's own options already.
         Ok(Context::resolve(self.cwd.clone(), self.config_path.clone(), overrides)?.0)
+    }
+
+    /// Where the command runs: relative paths given to it start here.
+    pub fn cwd(&self) -> &Path {
+        &self.cwd
     }
 
     pub fn dump_root(&self) -> PathBuf {

@@ -15,14 +15,26 @@ pub struct Args {
     #[arg(short = 'f', long)]
     pub force: bool,
     /// Push this git revision's dump (branch, tag, SHA; an older commit rolls back)
-    #[arg(value_name = "REF")]
+    #[arg(value_name = "REF", conflicts_with = "plan")]
     pub revision: Option<String>,
+    /// Apply exactly the plan `diff --out` saved in FILE, refused when the instance changed
+    /// since it was made (the dump is not read)
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<std::path::PathBuf>,
     /// Print the plan and change nothing
     #[arg(long)]
     pub dry_run: bool,
 }
 
 pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandError> {
+    if let Some(path) = &args.plan {
+        let apply = super::saved_plan::Apply {
+            path,
+            force: args.force,
+            dry_run: args.dry_run,
+        };
+        return super::saved_plan::push(context, apply).await;
+    }
     let source = context.source(args.revision.as_deref())?;
     let dump = context.load_dump(source.as_ref()).await?;
     let repo = context.repo()?;
@@ -37,7 +49,8 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
         tracing::info!("dry run: nothing was written");
         return Ok(ExitCode::Success);
     }
-    consent_to_data_loss(context, &comparison.plan)?;
+    let losses: Vec<String> = comparison.plan.data_loss.iter().map(|l| l.describe()).collect();
+    consent_to_data_loss(context, &losses)?;
     let wrote = comparison.plan.has_writes();
     let totals = match wrote {
         true => {
@@ -131,11 +144,13 @@ impl Shown {
 
 /// Deleting what git cannot give back needs `--allow-data-loss`, or a yes at a prompt when
 /// someone is at the terminal. Otherwise push stops before its first write.
-fn consent_to_data_loss(context: &Context, plan: &Plan) -> Result<(), CommandError> {
-    if plan.data_loss.is_empty() || context.options.allow_data_loss {
+pub(super) fn consent_to_data_loss(
+    context: &Context,
+    losses: &[String],
+) -> Result<(), CommandError> {
+    if losses.is_empty() || context.options.allow_data_loss {
         return Ok(());
     }
-    let losses: Vec<String> = plan.data_loss.iter().map(|l| l.describe()).collect();
     if ui::interactive() {
         let question = format!(
             "This push deletes what git cannot give back:\n  {}\nApply it? [y/N] ",
@@ -146,7 +161,7 @@ fn consent_to_data_loss(context: &Context, plan: &Plan) -> Result<(), CommandErr
         }
         return Err(CommandError::user("push cancelled; nothing was changed"));
     }
-    Err(data_loss_refused(&losses))
+    Err(data_loss_refused(losses))
 }
 
 /// For a plan computed again under the lock: the losses agreed to before need no new consent;

@@ -41,6 +41,7 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
     };
     let push = push::Args {
         force: args.force,
+        plan: None,
         revision: Some(revision),
         dry_run: args.dry_run,
     };

@@ -7,6 +7,7 @@ pub mod links;
 pub mod loss;
 mod progress;
 mod render;
+pub mod saved;
 
 #[cfg(test)]
 mod link_tests;
@@ -19,6 +20,7 @@ pub use apply::{Applied, ApplyError, SCHEMA_STEP, Timings};
 pub use build::{FieldTypes, build_collections, check_values};
 pub use loss::DataLoss;
 pub use progress::Progress;
+pub use saved::{Fingerprint, SavedPlan, SavedPlanError};
 
 use crate::collections::{CollectionSpec, ItemLabel};
 use crate::idmap::IdMapRow;
