@@ -23,7 +23,7 @@ pub const FORMAT: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SavedPlanError {
-    #[error("the plan file is not a plan of this tool: {0}")]
+    #[error("the plan file is not a plan of this tool")]
     Parse(#[source] serde_json::Error),
     #[error("the plan file has format {found}; this version reads format {FORMAT}")]
     Format { found: u32 },
@@ -179,8 +179,9 @@ pub struct SavedRow {
     pub local_id: String,
 }
 
+// No `deny_unknown_fields`: serde cannot have it with a flattened field.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct SavedItem {
     pub sync_id: String,
     pub label: String,
