@@ -36,9 +36,11 @@ fn planned_edit() -> (DirectusInstance, tempfile::TempDir) {
     run(&instance, dir, &["pull"], &[(MAPBOX_VARIABLE, LIVE_MAPBOX)]).exits(0);
     let mut roles = collection_file(dir, "roles");
     find(&mut roles, "name", "Editor")["description"] = json!("Planned description");
-    roles.push(json!({"name": "Reviewer", "icon": "rate_review", "description": null,
+    roles.push(
+        json!({"name": "Reviewer", "icon": "rate_review", "description": null,
                       "ip_access": null, "enforce_tfa": false, "admin_access": false,
-                      "app_access": true, "_syncId": REVIEWER}));
+                      "app_access": true, "_syncId": REVIEWER}),
+    );
     write_collection(dir, "roles", &roles);
     let mut translations = collection_file(dir, "translations");
     translations.retain(|t| t["key"] != "farewell");
@@ -50,7 +52,12 @@ fn planned_edit() -> (DirectusInstance, tempfile::TempDir) {
 
 /// `directus-sync ARGS` in `dir` with `env`; whatever it prints holds neither secret.
 #[track_caller]
-fn run(instance: &DirectusInstance, dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+fn run(
+    instance: &DirectusInstance,
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Outcome {
     let outcome = Outcome::of(instance.cli(dir).envs(env.iter().copied()).args(args));
     for secret in [LIVE_MAPBOX, PLANNED_MAPBOX] {
         assert!(
@@ -77,13 +84,19 @@ fn push_plan_applies_the_saved_plan_not_the_dump() {
     let dir = work.path();
     let planned = [(MAPBOX_VARIABLE, PLANNED_MAPBOX)];
     let diff = run(&instance, dir, &["diff", "--out", "plan.json"], &planned).exits(0);
-    assert!(diff.stderr.contains("saved the plan to plan.json"), "{diff}");
+    assert!(
+        diff.stderr.contains("saved the plan to plan.json"),
+        "{diff}"
+    );
 
     // The file: the dump's commit, a fingerprint of each part, the plan as shown, and the
     // secret as its placeholder only.
     let text = std::fs::read_to_string(dir.join("plan.json")).unwrap();
     for secret in [LIVE_MAPBOX, PLANNED_MAPBOX] {
-        assert!(!text.contains(secret), "the plan file holds a secret:\n{text}");
+        assert!(
+            !text.contains(secret),
+            "the plan file holds a secret:\n{text}"
+        );
     }
     assert!(text.contains(&format!("${{{MAPBOX_VARIABLE}}}")), "{text}");
     let file: Value = serde_json::from_str(&text).unwrap();
@@ -91,10 +104,21 @@ fn push_plan_applies_the_saved_plan_not_the_dump() {
     assert_eq!(file["dump"]["commit"], head.trim());
     assert_eq!(file["dump"]["uncommitted"], false);
     let fingerprint = &file["fingerprint"];
-    assert_eq!(fingerprint["schema"].as_str().map(str::len), Some(40), "{fingerprint}");
-    assert_eq!(fingerprint["idMap"].as_str().map(str::len), Some(40), "{fingerprint}");
+    assert_eq!(
+        fingerprint["schema"].as_str().map(str::len),
+        Some(40),
+        "{fingerprint}"
+    );
+    assert_eq!(
+        fingerprint["idMap"].as_str().map(str::len),
+        Some(40),
+        "{fingerprint}"
+    );
     for collection in ["roles", "translations", "settings", "operations"] {
-        assert!(fingerprint["collections"][collection].is_string(), "{fingerprint}");
+        assert!(
+            fingerprint["collections"][collection].is_string(),
+            "{fingerprint}"
+        );
     }
     assert_eq!(file["text"].as_str().unwrap(), diff.stdout);
 
@@ -110,10 +134,16 @@ fn push_plan_applies_the_saved_plan_not_the_dump() {
     assert_eq!(activity_count(&instance), before, "nothing written");
 
     let push = run(&instance, dir, &["push", "--plan", "plan.json"], &planned).exits(0);
-    assert!(push.stdout == diff.stdout, "push shows the saved plan:\n{push}");
+    assert!(
+        push.stdout == diff.stdout,
+        "push shows the saved plan:\n{push}"
+    );
 
     // Fresh reads: the instance changed exactly as planned.
-    assert_eq!(role(&instance, "Editor").unwrap()["description"], "Planned description");
+    assert_eq!(
+        role(&instance, "Editor").unwrap()["description"],
+        "Planned description"
+    );
     let reviewer = role(&instance, "Reviewer").expect("Reviewer created");
     assert_eq!(reviewer["icon"], "rate_review");
     assert!(!farewell_exists(&instance), "farewell deleted");
@@ -121,10 +151,18 @@ fn push_plan_applies_the_saved_plan_not_the_dump() {
     // The commit the plan was made from now matches the instance, and the push is recorded on it.
     run(&instance, dir, &["diff", "HEAD", "--exit-code"], &planned).exits(0);
     let log = run(&instance, dir, &["log"], &planned).exits(0);
-    assert!(log.stdout.contains("push") && log.stdout.contains(&head.trim()[..7]), "{log}");
+    assert!(
+        log.stdout.contains("push") && log.stdout.contains(&head.trim()[..7]),
+        "{log}"
+    );
     // A plan applied is spent: the state it was made against is gone.
     let again = run(&instance, dir, &["push", "--plan", "plan.json"], &planned).exits(1);
-    assert!(again.stderr.contains("the instance changed since the plan was made"), "{again}");
+    assert!(
+        again
+            .stderr
+            .contains("the instance changed since the plan was made"),
+        "{again}"
+    );
 }
 
 #[test]
@@ -142,15 +180,23 @@ fn an_edit_after_diff_out_makes_push_plan_refuse_and_write_nothing() {
 
     let refused = run(&instance, dir, &["push", "--plan", "plan.json"], &planned).exits(1);
     assert!(
-        refused.stderr.contains("the instance changed since the plan was made (collection roles)"),
+        refused
+            .stderr
+            .contains("the instance changed since the plan was made (collection roles)"),
         "{refused}"
     );
     assert!(refused.stderr.contains("nothing was changed"), "{refused}");
 
     // Nothing written: no activity, and none of the plan's changes on fresh reads.
     assert_eq!(activity_count(&instance), before, "nothing written");
-    assert_eq!(role(&instance, "Editor").unwrap()["description"], "Writes articles");
-    assert!(role(&instance, "Reviewer").is_none(), "Reviewer not created");
+    assert_eq!(
+        role(&instance, "Editor").unwrap()["description"],
+        "Writes articles"
+    );
+    assert!(
+        role(&instance, "Reviewer").is_none(),
+        "Reviewer not created"
+    );
     assert!(farewell_exists(&instance), "farewell kept");
     assert_eq!(instance.get("/settings")["mapbox_key"], LIVE_MAPBOX);
     assert_eq!(
@@ -163,6 +209,12 @@ fn an_edit_after_diff_out_makes_push_plan_refuse_and_write_nothing() {
         "/fields/articles",
         &json!({"field": "subtitle", "type": "string", "schema": {}, "meta": {}}),
     );
-    let refused = run(&instance, dir, &["push", "--plan", "plan.json", "--dry-run"], &planned).exits(1);
+    let refused = run(
+        &instance,
+        dir,
+        &["push", "--plan", "plan.json", "--dry-run"],
+        &planned,
+    )
+    .exits(1);
     assert!(refused.stderr.contains("the schema"), "{refused}");
 }

@@ -7,6 +7,8 @@ use crate::config::{Layer, Overrides};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod shell;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "directus-sync",
@@ -45,13 +47,29 @@ pub enum Command {
     /// Maintenance helpers
     #[command(subcommand)]
     Helpers(commands::helpers::Command),
+    /// Print the shell's completion script (e.g. `source <(directus-sync completions bash)`)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) of the command, or of a subcommand (`man push`)
+    Man {
+        /// The subcommand, e.g. `push` or `helpers wait-server-ready`
+        #[arg(value_name = "COMMAND")]
+        path: Vec<String>,
+    },
+}
+
+/// The whole command line, config options included: what is parsed, completed and documented.
+pub fn command() -> clap::Command {
+    crate::config::options::add_arguments(Cli::command())
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
 pub fn main() -> std::process::ExitCode {
     // `.env` fills only what the environment lacks, as in the original tool.
     let _ = dotenvy::dotenv();
-    let parsed = crate::config::options::add_arguments(Cli::command())
+    let parsed = command()
         .try_get_matches()
         .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
     let (cli, matches) = match parsed {
@@ -63,6 +81,10 @@ pub fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(code);
         }
     };
+    // Neither reads a config file nor connects: they work anywhere, even before a config exists.
+    if let Some(code) = print_shell_integration(&cli.command) {
+        return code;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -92,6 +114,7 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, CommandEr
         Command::Rollback(args) => commands::rollback::run(&context, args).await,
         Command::Promote(args) => commands::promote::run(&context, args).await,
         Command::Helpers(command) => commands::helpers::run(&context, command).await,
+        Command::Completions { .. } | Command::Man { .. } => unreachable!("printed before"),
     };
     // An error's words may hold what it was about: a secret is named, never printed.
     let masks = context.masks();
@@ -100,6 +123,27 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, CommandEr
             std::borrow::Cow::Borrowed(_) => None,
             std::borrow::Cow::Owned(scrubbed) => Some(scrubbed),
         })
+    })
+}
+
+/// `completions` and `man`: the exit code once printed, `None` for every other command.
+fn print_shell_integration(command: &Command) -> Option<std::process::ExitCode> {
+    let out = match command {
+        Command::Completions { shell } => Ok(shell::completions(self::command(), *shell)),
+        Command::Man { path } => shell::man_page(self::command(), path),
+        _ => return None,
+    };
+    let printed = out
+        .map_err(|message| format!("error: {message}"))
+        .and_then(|bytes| {
+            crate::ui::print(&String::from_utf8_lossy(&bytes)).map_err(|e| format!("error: {e}"))
+        });
+    Some(match printed {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::ExitCode::from(1)
+        }
     })
 }
 

@@ -1,5 +1,6 @@
 //! `helpers`: maintenance of the id map and of duplicated permissions, over plain REST, and
-//! of the instance's lock. The helpers that write hold the lock while they do.
+//! of the instance's lock. The helpers that write hold the lock while they do. And one for
+//! pipelines that start Directus: waiting until it answers.
 
 use super::{CommandError, Context, ExitCode};
 use crate::collections::{self, spec};
@@ -22,6 +23,15 @@ pub enum Command {
     /// List the values of the dump that are secrets in plain text, or look like keys or
     /// tokens; exits 2 when there are any (reads the dump only)
     ScanSecrets(ScanArgs),
+    /// Wait until the instance answers `/server/health` (for pipelines that start Directus)
+    WaitServerReady(WaitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// How long to wait before giving up, in seconds
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +87,7 @@ pub async fn run(context: &Context, command: &Command) -> Result<ExitCode, Comma
         Command::MigrateIdMap(args) => migrate(context, args).await,
         Command::Unlock => unlock(context).await,
         Command::ScanSecrets(args) => scan_secrets(context, args).await,
+        Command::WaitServerReady(args) => wait_server_ready(context, args).await,
     }
 }
 
@@ -336,6 +347,55 @@ async fn remove_duplicates(
         .await?;
     context.finish(&target);
     Ok(ExitCode::Success)
+}
+
+/// Asks `/server/health` twice a second until Directus answers it with a success, or the
+/// timeout passes. No login: a server still starting has no users to log in with.
+async fn wait_server_ready(context: &Context, args: &WaitArgs) -> Result<ExitCode, CommandError> {
+    use std::time::{Duration, Instant};
+    let base = context.options.url()?;
+    // `join` replaces the last segment of a base without a trailing slash (`/directus`).
+    let url = url::Url::parse(&format!("{}/", base.trim_end_matches('/')))
+        .and_then(|base| base.join("server/health"))
+        .map_err(|e| CommandError::user(format!("the Directus URL is not a URL: {e}")))?;
+    let shown = crate::secret::mask_url(base.trim_end_matches('/'));
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .map_err(CommandError::internal)?;
+    let timeout = Duration::from_secs(args.timeout);
+    let started = Instant::now();
+    loop {
+        let last = match http.get(url.clone()).send().await {
+            Ok(answer) if answer.status().is_success() => {
+                tracing::info!(
+                    "Directus at {shown} is ready (after {:.1} s)",
+                    started.elapsed().as_secs_f64()
+                );
+                return Ok(ExitCode::Success);
+            }
+            Ok(answer) => format!("it answered {}", answer.status()),
+            Err(error) if error.is_timeout() => "no answer within 5 s".to_string(),
+            Err(error) if error.is_connect() => "nothing accepts connections there".to_string(),
+            Err(error) => error.without_url().to_string(),
+        };
+        let waited = started.elapsed();
+        if waited >= timeout {
+            return Err(CommandError::new(
+                super::ErrorKind::Server,
+                anyhow::anyhow!(
+                    "Directus at {shown} was not ready after {} s: {last}",
+                    args.timeout
+                ),
+            )
+            .hint(
+                "check that it started (its log) and the URL; a first start that migrates \
+                   the database may need a longer --timeout",
+            ));
+        }
+        tracing::debug!("{shown}/server/health: {last}; asking again");
+        tokio::time::sleep((timeout - waited).min(Duration::from_millis(500))).await;
+    }
 }
 
 #[cfg(test)]

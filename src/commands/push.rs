@@ -49,7 +49,12 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
         tracing::info!("dry run: nothing was written");
         return Ok(ExitCode::Success);
     }
-    let losses: Vec<String> = comparison.plan.data_loss.iter().map(|l| l.describe()).collect();
+    let losses: Vec<String> = comparison
+        .plan
+        .data_loss
+        .iter()
+        .map(|l| l.describe())
+        .collect();
     consent_to_data_loss(context, &losses)?;
     let wrote = comparison.plan.has_writes();
     let totals = match wrote {

@@ -96,7 +96,10 @@ impl Fingerprint {
         let mut rows = String::new();
         for table in collections::names() {
             for row in instance.id_map.rows(table) {
-                rows.push_str(&format!("{}\t{}\t{}\n", row.table, row.sync_id, row.local_id));
+                rows.push_str(&format!(
+                    "{}\t{}\t{}\n",
+                    row.table, row.sync_id, row.local_id
+                ));
             }
         }
         Fingerprint {
@@ -112,7 +115,11 @@ impl Fingerprint {
         if self.schema != now.schema {
             parts.push("the schema".to_string());
         }
-        let names: BTreeSet<&String> = self.collections.keys().chain(now.collections.keys()).collect();
+        let names: BTreeSet<&String> = self
+            .collections
+            .keys()
+            .chain(now.collections.keys())
+            .collect();
         for name in names {
             if self.collections.get(name) != now.collections.get(name) {
                 parts.push(format!("collection {name}"));
@@ -206,7 +213,9 @@ pub enum SavedAction {
         moved_from: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
-    Delete { local_id: String },
+    Delete {
+        local_id: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -360,7 +369,8 @@ impl SavedPlan {
             .chain(self.collections.iter().map(|c| &c.collection))
             .collect();
         for name in &names {
-            collections::spec(name).ok_or_else(|| SavedPlanError::UnknownCollection(name.to_string()))?;
+            collections::spec(name)
+                .ok_or_else(|| SavedPlanError::UnknownCollection(name.to_string()))?;
         }
         Ok(collections::COLLECTIONS
             .iter()
