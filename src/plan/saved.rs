@@ -464,3 +464,179 @@ impl SavedPlan {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idmap::IdMap;
+    use serde_json::json;
+    use std::collections::HashMap;
+
+    const SECRET: &str = "pk.unit-SECRET-value-4411";
+    const VARIABLE: &str = "DIRECTUS_SECRET_SETTINGS_MAPBOX_KEY";
+
+    fn variables(value: &str) -> Variables {
+        Variables::new([(VARIABLE.to_string(), value.to_string())], BTreeSet::new())
+    }
+
+    fn instance(description: &str, rows: &[(&str, &str)]) -> Instance {
+        let roles = vec![
+            json!({"id": "r2", "name": "Viewer", "description": description}),
+            json!({"id": "r1", "name": "Editor"}),
+        ];
+        let rows = rows.iter().map(|(sync, local)| IdMapRow {
+            table: "roles".into(),
+            sync_id: sync.to_string(),
+            local_id: local.to_string(),
+        });
+        Instance::new(
+            IdMap::new(None, rows),
+            HashMap::from([("roles", roles)]),
+            HashMap::new(),
+        )
+    }
+
+    fn roles() -> &'static CollectionSpec {
+        collections::spec("roles").unwrap()
+    }
+
+    /// A plan updating a setting to the secret and deleting a role.
+    fn plan() -> Plan {
+        let settings = collections::spec("settings").unwrap();
+        let item = json!({"_syncId": "s", "mapbox_key": SECRET, "project_name": "CMS"});
+        let update = ItemChange {
+            sync_id: "s".into(),
+            label: ItemLabel::saved("settings".into(), "settings".into()),
+            details: Vec::new(),
+            item: Compact::new(&item),
+            action: Action::Update {
+                local_id: "1".into(),
+                changes: vec![FieldChange {
+                    field: "mapbox_key".into(),
+                    old: Some(json!("pk.old-SECRET-value-9000")),
+                    new: json!(SECRET),
+                }],
+                adopt: false,
+                moved_from: None,
+            },
+        };
+        let delete = ItemChange {
+            sync_id: "viewer".into(),
+            label: ItemLabel::saved("Viewer".into(), "\"Viewer\"".into()),
+            details: Vec::new(),
+            item: Compact::new(&json!({"_syncId": "viewer", "name": "Viewer"})),
+            action: Action::Delete {
+                local_id: "r2".into(),
+            },
+        };
+        Plan {
+            collections: vec![
+                CollectionChanges {
+                    spec: roles(),
+                    items: vec![delete],
+                    dangling: Vec::new(),
+                },
+                CollectionChanges {
+                    spec: settings,
+                    items: vec![update],
+                    dangling: Vec::new(),
+                },
+            ],
+            masks: variables(SECRET).masks(&[]),
+            ..Plan::default()
+        }
+    }
+
+    fn header() -> Header {
+        Header {
+            instance: "http://localhost:8055".into(),
+            dump: Origin {
+                revision: None,
+                commit: None,
+                uncommitted: true,
+            },
+            fingerprint: Fingerprint::of(None, &instance("", &[("viewer", "r2")]), &[roles()]),
+            text: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_saved_plan_holds_placeholders_and_is_filled_when_applied() {
+        let plan = plan();
+        let saved = SavedPlan::of(&plan, header());
+        let text = saved.to_text(&plan.masks);
+        assert!(
+            !text.contains(SECRET) && !text.contains("SECRET-value-9000"),
+            "{text}"
+        );
+        assert!(text.contains(&format!("${{{VARIABLE}}}")), "{text}");
+
+        let read = SavedPlan::parse(&text).unwrap();
+        let rotated = "pk.rotated-SECRET-value-7777";
+        let mut missing = BTreeSet::new();
+        let applied = read
+            .to_plan(&variables(rotated), Masks::default(), &mut missing)
+            .unwrap();
+        assert!(missing.is_empty());
+        // Push order (roles before settings), the new value filled from this run's variables.
+        let names: Vec<&str> = applied.collections.iter().map(|c| c.spec.name).collect();
+        assert_eq!(names, ["roles", "settings"]);
+        let Action::Update { changes, .. } = &applied.collections[1].items[0].action else {
+            panic!("an update");
+        };
+        assert_eq!(changes[0].new, json!(rotated));
+        assert_eq!(changes[0].old, None);
+        assert_eq!(
+            applied.collections[1].items[0].item.field("mapbox_key"),
+            Some(json!(rotated))
+        );
+        assert_eq!(
+            applied.collections[0].items[0].label.to_string(),
+            "\"Viewer\""
+        );
+
+        let unset = Variables::new([], BTreeSet::new());
+        read.to_plan(&unset, Masks::default(), &mut missing)
+            .unwrap();
+        assert_eq!(missing, BTreeSet::from([VARIABLE.to_string()]));
+    }
+
+    #[test]
+    fn a_file_of_another_format_or_collection_is_refused() {
+        let plan = plan();
+        let text = SavedPlan::of(&plan, header()).to_text(&plan.masks);
+        let other = text.replacen("\"format\": 1", "\"format\": 2", 1);
+        assert!(matches!(
+            SavedPlan::parse(&other),
+            Err(SavedPlanError::Format { found: 2 })
+        ));
+        let unknown = SavedPlan::parse(&text.replace("\"roles\"", "\"widgets\"")).unwrap();
+        assert!(
+            matches!(unknown.specs(), Err(SavedPlanError::UnknownCollection(name)) if name == "widgets")
+        );
+    }
+
+    #[test]
+    fn fingerprints_name_what_changed_and_ignore_the_order_read() {
+        let before = Fingerprint::of(None, &instance("", &[("viewer", "r2")]), &[roles()]);
+        // The same items, listed the other way round by the server.
+        let roles_read = vec![
+            json!({"id": "r1", "name": "Editor"}),
+            json!({"id": "r2", "name": "Viewer", "description": ""}),
+        ];
+        let id_map = instance("", &[("viewer", "r2")]).id_map.clone();
+        let reordered = Instance::new(
+            id_map,
+            HashMap::from([("roles", roles_read)]),
+            HashMap::new(),
+        );
+        assert_eq!(
+            before.differences(&Fingerprint::of(None, &reordered, &[roles()])),
+            Vec::<String>::new()
+        );
+        let edited = Fingerprint::of(None, &instance("edited", &[("viewer", "r2")]), &[roles()]);
+        assert_eq!(before.differences(&edited), ["collection roles"]);
+        let retracked = Fingerprint::of(None, &instance("", &[("other", "r2")]), &[roles()]);
+        assert_eq!(before.differences(&retracked), ["the id map"]);
+    }
+}
