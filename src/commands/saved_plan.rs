@@ -104,7 +104,7 @@ pub async fn push(context: &Context, args: Apply<'_>) -> Result<ExitCode, Comman
     let target = context.connect(args.force).await?;
     same_instance(context, &saved, args.path)?;
     ui::print(&saved.text)?;
-    fresh_state(context, &target, &saved, &specs, args.path).await?;
+    fresh_state(&target, &saved, &specs, args.path).await?;
     if args.dry_run {
         context.finish(&target);
         tracing::info!("dry run: the instance is as the plan expects; nothing was written");
@@ -118,7 +118,7 @@ pub async fn push(context: &Context, args: Apply<'_>) -> Result<ExitCode, Comman
     }
     let write = async {
         target.clear_cache().await?;
-        let instance = fresh_state(context, &target, &saved, &specs, args.path).await?;
+        let instance = fresh_state(&target, &saved, &specs, args.path).await?;
         apply(context, &target, &plan, &instance).await
     };
     target
@@ -165,14 +165,14 @@ fn same_instance(context: &Context, saved: &SavedPlan, path: &Path) -> Result<()
 
 /// Reads the instance afresh and refuses when it no longer is what the plan was made against.
 async fn fresh_state(
-    context: &Context,
     target: &Target,
     saved: &SavedPlan,
     specs: &[&'static CollectionSpec],
     path: &Path,
 ) -> Result<Instance, CommandError> {
     let schema = async {
-        match saved.fingerprint.schema.is_some() || context.options.snapshot {
+        // The schema counts when the plan compared it (`snapshot: false` plans leave it out).
+        match saved.fingerprint.schema.is_some() {
             true => Snapshot::fetch(&target.client).await.map(Some),
             false => Ok(None),
         }
