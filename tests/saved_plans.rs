@@ -218,3 +218,44 @@ fn an_edit_after_diff_out_makes_push_plan_refuse_and_write_nothing() {
     .exits(1);
     assert!(refused.stderr.contains("the schema"), "{refused}");
 }
+
+/// A saved plan carries Directus' schema diff and the losses it needs consent for: dropping
+/// a field with values is refused without `--allow-data-loss`, nothing written, and applied
+/// with it.
+#[test]
+fn a_saved_plan_that_drops_values_needs_allow_data_loss() {
+    let instance = DirectusInstance::start();
+    support::seed::blog_schema(&instance);
+    for n in 1..=3 {
+        let article = json!({"title": format!("Post {n}"), "body": format!("<p>Body {n}</p>")});
+        instance.post("/items/articles", &article);
+    }
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    instance.ok(dir, &["pull"]);
+    std::fs::remove_file(dir.join("directus-config/snapshot/fields/articles/body.json")).unwrap();
+    instance.ok(dir, &["diff", "--out", "plan.json"]);
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("plan.json")).unwrap()).unwrap();
+    assert_eq!(
+        file["dataLoss"],
+        json!(["dropping field articles.body deletes its values in 3 rows"]),
+        "{file:#}"
+    );
+    let has_body = || {
+        let fields = instance.get("/fields/articles");
+        fields
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["field"] == "body")
+    };
+
+    let refused = instance.run(dir, &["push", "--plan", "plan.json"]).exits(1);
+    assert!(refused.stderr.contains("--allow-data-loss"), "{refused}");
+    assert!(has_body(), "the field is still there");
+
+    instance.ok(dir, &["push", "--plan", "plan.json", "--allow-data-loss"]);
+    assert!(!has_body(), "the field is gone");
+    instance.ok(dir, &["diff", "--exit-code"]);
+}

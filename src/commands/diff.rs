@@ -49,7 +49,7 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
     }
     if let Some(out) = &args.out {
         let revision = args.revision.as_deref();
-        super::saved_plan::save(context, &comparison, schema.as_ref(), revision, out)?;
+        super::saved_plan::save(context, &dump, &comparison, schema.as_ref(), revision, out)?;
     }
     context.finish(&target);
     Ok(match args.exit_code && !plan.is_empty() {

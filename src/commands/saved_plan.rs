@@ -30,6 +30,7 @@ pub async fn schema_before(
 /// values the instance would not keep) is not saved.
 pub fn save(
     context: &Context,
+    dump: &crate::dump::Dump,
     comparison: &Comparison,
     schema: Option<&Snapshot>,
     revision: Option<&str>,
@@ -49,6 +50,7 @@ pub fn save(
         dump: origin(context, revision)?,
         fingerprint: Fingerprint::of(schema, &comparison.instance, &specs),
         text: plan.render_text(false),
+        target_schema: dump.snapshot.as_ref().map(Snapshot::to_value),
     };
     let saved = SavedPlan::of(plan, header);
     let text = saved.to_text(&plan.masks);
@@ -100,7 +102,7 @@ pub struct Apply<'a> {
 pub async fn push(context: &Context, args: Apply<'_>) -> Result<ExitCode, CommandError> {
     let saved = read(context, args.path)?;
     let specs = saved.specs()?;
-    let plan = fill(context, &saved)?;
+    let mut plan = fill(context, &saved)?;
     let target = context.connect(args.force).await?;
     same_instance(context, &saved, args.path)?;
     ui::print(&saved.text)?;
@@ -119,6 +121,9 @@ pub async fn push(context: &Context, args: Apply<'_>) -> Result<ExitCode, Comman
     let write = async {
         target.clear_cache().await?;
         let instance = fresh_state(&target, &saved, &specs, args.path).await?;
+        if let Some(schema) = &saved.schema {
+            plan.schema = Some(renew_schema_hash(&target, schema, &args).await?);
+        }
         apply(context, &target, &plan, &instance).await
     };
     target
@@ -191,6 +196,29 @@ async fn fresh_state(
         "make the plan again with `diff --out {}`, review it, and push that one",
         path.display()
     )))
+}
+
+/// The saved schema diff with Directus' hash of the schema as it is now (see
+/// [`crate::plan::saved`]): asked for again from the dump's snapshot, and refused unless it
+/// is the saved diff.
+async fn renew_schema_hash(
+    target: &Target,
+    saved: &crate::plan::saved::SavedSchema,
+    args: &Apply<'_>,
+) -> Result<crate::snapshot::SchemaDiff, CommandError> {
+    let fresh = Snapshot::new(saved.target.clone())
+        .diff(&target.client, args.force)
+        .await?;
+    match fresh.diff {
+        Some(diff) if crate::json::json_equal(&diff.diff.to_value(), &saved.diff) => Ok(diff),
+        _ => Err(CommandError::user(
+            "the instance changed since the plan was made (the schema); nothing was changed",
+        )
+        .hint(format!(
+            "make the plan again with `diff --out {}`, review it, and push that one",
+            args.path.display()
+        ))),
+    }
 }
 
 async fn apply(

@@ -163,12 +163,19 @@ pub struct SavedPlan {
     pub collections: Vec<SavedCollection>,
 }
 
+/// Directus' hash of a schema covers the tool's own collections too, which the push's lock
+/// may create before anything is applied: with the dump's schema at hand, the push asks for
+/// the diff again under the lock and applies it with the fresh hash only when it is the diff
+/// saved, change for change.
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SavedSchema {
     /// Directus' hash of the schema the diff was made from: `/schema/apply` checks it too.
     pub hash: Value,
     pub diff: Value,
+    /// The dump's schema snapshot the diff leads to (see above).
+    pub target: Value,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -231,6 +238,8 @@ pub struct Header {
     pub dump: Origin,
     pub fingerprint: Fingerprint,
     pub text: String,
+    /// The dump's schema snapshot, when the schema was compared.
+    pub target_schema: Option<Value>,
 }
 
 /// An item to delete, as a file may hold it: every field through the masks, values at secret
@@ -334,6 +343,7 @@ impl SavedPlan {
             schema: plan.schema.as_ref().map(|s| SavedSchema {
                 hash: s.hash.clone(),
                 diff: s.diff.to_value(),
+                target: header.target_schema.clone().unwrap_or_default(),
             }),
             collections,
         }
@@ -557,6 +567,7 @@ mod tests {
             },
             fingerprint: Fingerprint::of(None, &instance("", &[("viewer", "r2")]), &[roles()]),
             text: String::new(),
+            target_schema: None,
         }
     }
 
