@@ -34,7 +34,7 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
     let target = context.connect(args.force).await?;
     let dump = context.load_dump(source.as_ref()).await?;
     let schema = match &args.out {
-        Some(_) => super::saved_plan::schema_before(context, &target).await?,
+        Some(_) => super::saved_plan::schema_before(&dump, &target).await?,
         None => None,
     };
     let comparison = target.compare(&dump, args.force).await?;

@@ -17,10 +17,11 @@ use std::path::Path;
 /// The live schema, read before the comparison whose plan will be saved: a schema changed
 /// in between makes the fingerprint older than the plan, which only ever refuses a push.
 pub async fn schema_before(
-    context: &Context,
+    dump: &crate::dump::Dump,
     target: &Target,
 ) -> Result<Option<Snapshot>, CommandError> {
-    match context.options.snapshot {
+    // As the comparison does: the schema counts when the dump has one.
+    match dump.snapshot.is_some() {
         true => Ok(Some(Snapshot::fetch(&target.client).await?)),
         false => Ok(None),
     }
