@@ -4,6 +4,7 @@
 //! `Dump` → [`plan::Plan`] → instance for `push`. The binary in `main.rs` only calls
 //! [`cli::main`]; `docs/architecture.md` draws the modules.
 
+pub mod audit;
 pub mod cli;
 pub mod collections;
 pub mod commands;

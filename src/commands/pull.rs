@@ -2,9 +2,10 @@
 //! metadata. Instance → [`Dump`] → files and commit.
 
 use super::{CommandError, Context, ExitCode, Target};
+use crate::audit::{Attribution, ItemAttribution};
 use crate::collections::CollectionSpec;
-use crate::dump::{Dump, DumpFiles, Summary};
-use crate::git::{DumpRepo, PullInfo};
+use crate::dump::{Dump, DumpFiles, Summary, changed_items};
+use crate::git::{DumpRepo, PullInfo, RecordKind};
 use crate::hooks::HookName;
 use crate::idmap::IdMapRow;
 use crate::instance::Instance;
@@ -28,13 +29,20 @@ pub struct Args {
 pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandError> {
     let destination = Destination::choose(context, args.force)?;
     let target = context.connect(args.force).await?;
+    // Before reading: an edit made while the instance is read is in the next pull's window.
+    let read_at = chrono::Utc::now();
     let (snapshot, instance) = read_instance(context, &target).await?;
     track_new_items(context, &target, &instance).await?;
     // Only now: tracking may have created the tool's own collections (the lock, the id-map
     // store), which are part of the instance's API from then on.
     let specs = read_specs(context, &target).await?;
     let dump = to_dump(context, &target, instance, snapshot, specs).await?;
-    destination.save(context, args, &target, &dump)?;
+    let attribution = attribute(context, &target, &destination, &dump).await?;
+    let pulled = Pulled {
+        read_at,
+        attribution,
+    };
+    destination.save(context, args, &target, &dump, &pulled)?;
     context.finish(&target);
     Ok(ExitCode::Success)
 }
@@ -49,7 +57,23 @@ struct Destination {
     other_branch: Option<String>,
 }
 
+/// What the commit says about the pull beyond the dump: when the instance was read, and who
+/// changed which item since the previous pull.
+struct Pulled {
+    read_at: chrono::DateTime<chrono::Utc>,
+    attribution: Attribution,
+}
+
 impl Destination {
+    /// The branch the commit goes to, if the pull commits.
+    fn branch(&self, context: &Context) -> Option<&str> {
+        match (&self.repo, context.options.commit) {
+            (Some(_), true) => self.other_branch.as_ref().or(self.current_branch.as_ref()),
+            _ => None,
+        }
+        .map(String::as_str)
+    }
+
     /// Checks, before anything is read, that the dump can be saved where the options say.
     fn choose(context: &Context, force: bool) -> Result<Destination, CommandError> {
         let options = &context.options;
@@ -101,11 +125,13 @@ impl Destination {
         args: &Args,
         target: &Target,
         dump: &Dump,
+        pulled: &Pulled,
     ) -> Result<(), CommandError> {
         let options = &context.options;
         let files = dump.files(&context.layout());
         let commit = |repo: &DumpRepo, branch: &str| -> Result<(), CommandError> {
-            let message = commit_message(context, args, target, repo, branch, dump, &files);
+            let message =
+                commit_message(context, args, target, repo, branch, (dump, &files), pulled);
             match repo.commit_dump(branch, &files, &message, &context.lineage(repo, None))? {
                 Some(oid) => tracing::info!("committed {} on {branch}", &oid.to_string()[..10]),
                 None => {
@@ -316,8 +342,8 @@ fn commit_message(
     target: &Target,
     repo: &DumpRepo,
     branch: &str,
-    dump: &Dump,
-    files: &DumpFiles,
+    (dump, files): (&Dump, &DumpFiles),
+    pulled: &Pulled,
 ) -> String {
     let info = PullInfo {
         url: context.instance_url(),
@@ -330,6 +356,7 @@ fn commit_message(
             .to_string(),
         user: target.me.email.clone(),
         pulled_at: chrono::Utc::now(),
+        read_at: Some(pulled.read_at),
         environment: context.options.environment.clone(),
     };
     let summary = args.message.clone().unwrap_or_else(|| {
@@ -339,7 +366,77 @@ fn commit_message(
         };
         format!("pull {}: {what}", host_of(&info.url))
     });
-    format!("{summary}\n\n{}\n", info.trailers())
+    let body = match pulled.attribution.body() {
+        Some(body) => format!("{body}\n\n"),
+        None => String::new(),
+    };
+    let co_authors: String = pulled
+        .attribution
+        .people()
+        .iter()
+        .map(|person| format!("\n{}{person}", crate::audit::CO_AUTHORED_BY))
+        .collect();
+    format!("{summary}\n\n{body}{}{co_authors}\n", info.trailers())
+}
+
+/// Who changed each item the pull changes, from the instance's activity log since the
+/// previous pull of this instance (its commit's read time); nothing on a first pull, without
+/// a commit, or with `--no-attribution`. One request, whatever the number of items.
+async fn attribute(
+    context: &Context,
+    target: &Target,
+    destination: &Destination,
+    dump: &Dump,
+) -> Result<Attribution, CommandError> {
+    let (Some(repo), Some(branch)) = (&destination.repo, destination.branch(context)) else {
+        return Ok(Attribution::default());
+    };
+    if !context.options.attribution {
+        return Ok(Attribution::default());
+    }
+    let url = context.instance_url();
+    let since = repo
+        .records()?
+        .into_iter()
+        .filter(|record| record.kind == RecordKind::Pull && record.url == url)
+        .map(|record| record.read_at.unwrap_or(record.at))
+        .max();
+    let (Some(since), Some(before)) = (since, repo.branch_source(branch)) else {
+        return Ok(Attribution::default());
+    };
+    let layout = context.layout();
+    let changed = changed_items(&before, &layout, dump, &dump.files(&layout));
+    let mut tables: Vec<String> = changed
+        .iter()
+        .map(|item| format!("directus_{}", item.collection))
+        .collect();
+    tables.dedup();
+    let activity = crate::audit::read_since(&target.client, since, &tables).await?;
+    let id_map = target.ids.with(Clone::clone);
+    let items = changed
+        .into_iter()
+        .map(|changed| {
+            let spec = crate::collections::spec(changed.collection).expect("a tracked collection");
+            let table = format!("directus_{}", changed.collection);
+            let on_item = activity.iter().filter(|activity| {
+                activity.collection == table
+                    && (id_map.sync_id(spec.name, &activity.item).as_deref()
+                        == Some(changed.sync_id.as_str())
+                        || spec.keeps_ids(&context.options.preserve_ids)
+                            && activity.item == changed.sync_id)
+            });
+            ItemAttribution {
+                collection: changed.collection.to_string(),
+                label: spec.label(&changed.item, &|_, _| None).to_string(),
+                entries: Attribution::entries(on_item),
+                sync_id: changed.sync_id,
+            }
+        })
+        .collect();
+    Ok(Attribution {
+        since: Some(since),
+        items,
+    })
 }
 
 /// `host:port` of a URL, for summary lines.

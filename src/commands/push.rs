@@ -400,6 +400,8 @@ async fn record(
         schema_changes: totals.schema,
         summary: None,
         uncommitted,
+        authors: Vec::new(),
+        read_at: None,
     };
     repo.add_record(commit.id(), &record)?;
     tracing::debug!("recorded the push on {}", &record.commit[..10]);

@@ -97,6 +97,8 @@ mod tests {
             schema_changes: 0,
             summary: None,
             uncommitted,
+            authors: Vec::new(),
+            read_at: None,
         }
     }
 

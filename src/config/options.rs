@@ -442,6 +442,10 @@ declare_options! {
         via None, "SECONDS";
     /// Write the files only; do not commit them
     commit: bool = true, "commit", Flag::Negate("no-commit"), None, PULL, env None, via None, "";
+    /// Name in each pull commit who changed each item in Directus, and when (from the
+    /// instance's activity log), with `Co-authored-by` trailers; off for privacy
+    attribution: bool = true, "attribution", Flag::Negate("no-attribution"), None, PULL,
+        env None, via None, "";
     /// Commit to this branch (created from the main branch when missing) without touching
     /// the checkout
     branch: Option<String> = None, "branch", Flag::Value("branch"), None, PULL, env None,

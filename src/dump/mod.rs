@@ -12,7 +12,7 @@ mod validate;
 use model::SPEC_FILES;
 pub use model::{Dump, Layout, Selection};
 pub use source::{DirSource, DumpSource};
-pub use summary::{Counts, Summary};
+pub use summary::{ChangedItem, Counts, Summary, changed_items};
 pub use validate::is_sync_id;
 
 use crate::json;

@@ -110,6 +110,70 @@ impl Summary {
     }
 }
 
+/// One tracked item a new dump creates, changes or removes, as it is in the new dump (in
+/// the old one when removed).
+#[derive(Debug, Clone)]
+pub struct ChangedItem {
+    pub collection: &'static str,
+    pub sync_id: String,
+    pub item: Value,
+}
+
+/// The tracked items `new` (about to be written as `files`) changes against the dump `old`
+/// holds, collection by collection; files whose bytes do not change are not parsed.
+pub fn changed_items(
+    old: &dyn DumpSource,
+    layout: &Layout,
+    new: &Dump,
+    files: &DumpFiles,
+) -> Vec<ChangedItem> {
+    let mut changed = Vec::new();
+    for (spec, items) in &new.collections {
+        let path = layout.collection_file(spec.name);
+        let same = files
+            .text(&path)
+            .is_some_and(|text| old.holds(&path, text.as_bytes()).unwrap_or(false));
+        if same {
+            continue;
+        }
+        let before: HashMap<String, Value> = collections::read(old, &path)
+            .map(|items| Compact::values(&items))
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|item| Some((sync_id_key(&item)?, item)))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        for item in Compact::values(items) {
+            let Some(sync_id) = sync_id_key(&item) else {
+                continue;
+            };
+            seen.insert(sync_id.clone());
+            if before
+                .get(&sync_id)
+                .is_some_and(|old| json_equal(old, &item))
+            {
+                continue;
+            }
+            changed.push(ChangedItem {
+                collection: spec.name,
+                sync_id,
+                item,
+            });
+        }
+        let mut removed: Vec<_> = before
+            .into_iter()
+            .filter(|(sync_id, _)| !seen.contains(sync_id))
+            .collect();
+        removed.sort_by(|a, b| a.0.cmp(&b.0));
+        changed.extend(removed.into_iter().map(|(sync_id, item)| ChangedItem {
+            collection: spec.name,
+            sync_id,
+            item,
+        }));
+    }
+    changed
+}
+
 fn sync_id_key(item: &Value) -> Option<String> {
     item.get("_syncId")?.as_str().map(str::to_string)
 }

@@ -87,6 +87,8 @@ pub struct PullInfo {
     pub vendor: String,
     pub user: String,
     pub pulled_at: chrono::DateTime<chrono::Utc>,
+    /// When the instance was read: the next pull reads the activity log from here.
+    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
     pub environment: Option<String>,
 }
 
@@ -106,6 +108,12 @@ impl PullInfo {
         ];
         if let Some(environment) = &self.environment {
             lines.push(format!("Directus-Environment: {environment}"));
+        }
+        if let Some(read_at) = &self.read_at {
+            lines.push(format!(
+                "Directus-Read-At: {}",
+                read_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            ));
         }
         lines.join("\n")
     }

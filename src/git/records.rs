@@ -38,6 +38,12 @@ pub struct DeploymentRecord {
     /// Pushed from uncommitted files: the commit does not hold exactly what was deployed.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub uncommitted: bool,
+    /// A pull's `Co-authored-by` people (`Name <email>`): who changed its items in Directus.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub authors: Vec<String>,
+    /// When a pull read the instance (its activity log was read up to here).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl DumpRepo {
@@ -141,6 +147,10 @@ fn pull_record(commit: &git2::Commit) -> Option<DeploymentRecord> {
         schema_changes: 0,
         summary: commit.summary().ok().flatten().map(|s| s.to_string()),
         uncommitted: false,
+        authors: crate::audit::co_authors(&message),
+        read_at: trailer("Directus-Read-At")
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc)),
     })
 }
 
@@ -237,6 +247,8 @@ mod tests {
                         schema_changes: 0,
                         summary: None,
                         uncommitted: false,
+                        authors: Vec::new(),
+                        read_at: None,
                     };
                     dump.add_record(commit, &record).unwrap();
                 });
