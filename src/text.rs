@@ -8,6 +8,17 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     }
 }
 
+/// `text` cut to at most `max` characters, with `…` when cut.
+pub fn clip(text: &str, max: usize) -> String {
+    match text.chars().count() > max {
+        true => format!(
+            "{}…",
+            text.chars().take(max.saturating_sub(1)).collect::<String>()
+        ),
+        false => text.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

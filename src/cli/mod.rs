@@ -37,6 +37,8 @@ pub enum Command {
     Push(commands::push::Args),
     /// List pulls and pushes recorded in git, newest first
     Log(commands::log::Args),
+    /// One item's versions across the commits of a branch, newest first, with who changed it
+    History(commands::history::Args),
     /// Tell, per environment, whether the live instance matches its branch
     Status(commands::status::Args),
     /// Push an instance's previous deployment again (from the push records in git)
@@ -110,6 +112,7 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, CommandEr
         Command::Diff(args) => commands::diff::run(&context, args).await,
         Command::Push(args) => commands::push::run(&context, args).await,
         Command::Log(args) => commands::log::run(&context, args).await,
+        Command::History(args) => commands::history::run(&context, args).await,
         Command::Status(args) => commands::status::run(&context, args).await,
         Command::Rollback(args) => commands::rollback::run(&context, args).await,
         Command::Promote(args) => commands::promote::run(&context, args).await,

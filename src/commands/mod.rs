@@ -6,6 +6,7 @@
 pub mod diff;
 mod error;
 pub mod helpers;
+pub mod history;
 pub mod log;
 pub mod promote;
 pub mod pull;

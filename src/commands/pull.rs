@@ -413,6 +413,15 @@ async fn attribute(
     tables.dedup();
     let activity = crate::audit::read_since(&target.client, since, &tables).await?;
     let id_map = target.ids.with(Clone::clone);
+    // Labels name related items (a permission's role) by their label in the new dump.
+    let names = |collection: &str, sync_id: &str| {
+        let spec = crate::collections::spec(collection)?;
+        dump.items(collection)
+            .iter()
+            .map(|item| item.value())
+            .find(|item| item.get("_syncId").and_then(|id| id.as_str()) == Some(sync_id))
+            .map(|item| spec.label(&item, &|_, _| None).as_str().to_string())
+    };
     let items = changed
         .into_iter()
         .map(|changed| {
@@ -427,7 +436,7 @@ async fn attribute(
             });
             ItemAttribution {
                 collection: changed.collection.to_string(),
-                label: spec.label(&changed.item, &|_, _| None).to_string(),
+                label: spec.label(&changed.item, &names).to_string(),
                 entries: Attribution::entries(on_item),
                 sync_id: changed.sync_id,
             }

@@ -399,7 +399,7 @@ declare_options! {
         env None, via None, "STORE";
     /// Base folder of the dump
     dump_path: PathBuf = PathBuf::from("./directus-config"), "dumpPath", Flag::Value("dump-path"),
-        None, Scope::Commands(&["pull", "diff", "push", "promote", "status", "log",
+        None, Scope::Commands(&["pull", "diff", "push", "promote", "status", "log", "history",
         "helpers scan-secrets"]), env None, via None,
         "PATH";
     /// Folder of the collection files, relative to the dump path

@@ -210,6 +210,23 @@ impl DumpRepo {
         GitTreeSource::load(&self.repo, &commit.tree()?, &self.dump_path, rev, label)
     }
 
+    /// Whether `commit` changed `path` (a file or folder of the dump) against its first
+    /// parent (a root commit changed whatever it holds).
+    pub fn commit_changed(&self, commit: &str, path: &Path) -> bool {
+        let full = self.dump_path.join(path);
+        let id_at = |commit: &git2::Commit| {
+            commit
+                .tree()
+                .ok()
+                .and_then(|tree| tree.get_path(&full).ok().map(|entry| entry.id()))
+        };
+        let Ok(commit) = self.commit(commit) else {
+            return false;
+        };
+        let before = commit.parent(0).ok().and_then(|parent| id_at(&parent));
+        id_at(&commit) != before
+    }
+
     /// The id of the dump folder's tree at `rev`: two revisions with one id hold one dump.
     pub fn dump_tree(&self, rev: &str) -> Option<Oid> {
         let tree = self.commit(rev).ok()?.tree().ok()?;
