@@ -180,7 +180,10 @@ fn pulls_attribute_each_editor_to_their_permission_and_pushes_to_the_tool() {
         history.stdout
     );
     assert!(
-        history.stdout.contains(&format!("attributed: ")),
+        history.stdout.contains(&format!("Z {ada_line}\n"))
+            && history
+                .stdout
+                .contains("    fields: [\"*\"] → [\"id\",\"title\",\"body\"]\n"),
         "{}",
         history.stdout
     );
@@ -236,6 +239,27 @@ fn pulls_attribute_each_editor_to_their_permission_and_pushes_to_the_tool() {
     let records: Vec<Value> = serde_json::from_str(&permission_pulls.stdout).unwrap();
     assert_eq!(records.len(), 3, "{}", permission_pulls.stdout);
     assert!(records.iter().all(|r| r["kind"] == "pull"));
+
+    // Schema items have a history too.
+    instance.patch(
+        "/fields/articles/title",
+        &json!({"meta": {"note": "Shown in lists"}}),
+    );
+    instance.ok(dir, &["pull"]);
+    let field = instance.ok(
+        dir,
+        &["history", "field", "articles.title", "--format", "json"],
+    );
+    let field: Value = serde_json::from_str(&field.stdout).unwrap();
+    assert_eq!(field.as_array().unwrap().len(), 2, "{field}");
+    // The seed made the field without meta: the admin app's edit creates it whole.
+    assert_eq!(field[0]["changes"][0]["field"], "meta", "{field}");
+    assert_eq!(field[0]["changes"][0]["old"], Value::Null, "{field}");
+    assert_eq!(
+        field[0]["changes"][0]["new"]["note"], "Shown in lists",
+        "{field}"
+    );
+    assert_eq!(field[1]["change"], "created");
     std::fs::write(
         std::env::temp_dir().join("directus-sync-audit-example.txt"),
         format!("{log}\n{}", history.stdout),
