@@ -649,6 +649,7 @@ mod tests {
                 .subcommand(clap::Command::new("promote"))
                 .subcommand(clap::Command::new("status"))
                 .subcommand(clap::Command::new("log"))
+                .subcommand(clap::Command::new("history"))
                 .subcommand(
                     clap::Command::new("helpers")
                         .subcommand(clap::Command::new("untrack"))
