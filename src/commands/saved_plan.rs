@@ -283,6 +283,8 @@ fn record(
         schema_changes: totals.schema,
         summary: None,
         uncommitted: saved.dump.uncommitted,
+        authors: Vec::new(),
+        read_at: None,
     };
     repo.add_record(commit.id(), &record)?;
     if let Some(branch) = &context.options.branch {
