@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod directus;
 pub mod dump;
+pub mod flows;
 pub mod git;
 pub mod hooks;
 pub mod idmap;

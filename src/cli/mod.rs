@@ -46,6 +46,9 @@ pub enum Command {
     /// Push what is live on one environment (its branch) to another, with that one's values
     /// and secrets
     Promote(commands::promote::Args),
+    /// Draw a flow of the dump (working tree or a revision) as Mermaid or dot
+    #[command(subcommand)]
+    Show(commands::show::Command),
     /// Maintenance helpers
     #[command(subcommand)]
     Helpers(commands::helpers::Command),
@@ -116,6 +119,7 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, CommandEr
         Command::Status(args) => commands::status::run(&context, args).await,
         Command::Rollback(args) => commands::rollback::run(&context, args).await,
         Command::Promote(args) => commands::promote::run(&context, args).await,
+        Command::Show(command) => commands::show::run(&context, command).await,
         Command::Helpers(command) => commands::helpers::run(&context, command).await,
         Command::Completions { .. } | Command::Man { .. } => unreachable!("printed before"),
     };

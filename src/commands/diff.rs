@@ -2,12 +2,24 @@
 //! to the instance; `--out` saves the plan for `push --plan`.
 
 use super::{CommandError, Context, ExitCode};
+use crate::dump::Dump;
+use crate::json::Compact;
+use crate::plan::FlowItems;
 use crate::ui;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     Text,
     Json,
+}
+
+/// `diff`'s formats: those of [`OutputFormat`] and Markdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+    /// For a pull-request comment: summary table, sections per collection, flows as Mermaid
+    Markdown,
 }
 
 #[derive(Debug, clap::Args)]
@@ -17,7 +29,7 @@ pub struct Args {
     pub force: bool,
     /// Output format
     #[arg(long, value_enum, default_value = "text")]
-    pub format: OutputFormat,
+    pub format: DiffFormat,
     /// Exit with 2 when there are changes, 0 when there are none (1 stays an error)
     #[arg(long)]
     pub exit_code: bool,
@@ -41,8 +53,19 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
     let plan = &comparison.plan;
     plan.note_left_out();
     match args.format {
-        OutputFormat::Text => ui::print(&plan.render_text(ui::color()))?,
-        OutputFormat::Json => ui::print(&format!(
+        DiffFormat::Text => ui::print(&plan.render_text(ui::color()))?,
+        DiffFormat::Markdown => {
+            let (flows, operations) = (
+                dump_values(&dump, "flows"),
+                dump_values(&dump, "operations"),
+            );
+            let items = FlowItems {
+                flows: &flows,
+                operations: &operations,
+            };
+            ui::print(&plan.render_markdown(items))?
+        }
+        DiffFormat::Json => ui::print(&format!(
             "{}\n",
             serde_json::to_string_pretty(&plan.to_json()).map_err(CommandError::internal)?
         ))?,
@@ -56,4 +79,9 @@ pub async fn run(context: &Context, args: &Args) -> Result<ExitCode, CommandErro
         true => ExitCode::Changes,
         false => ExitCode::Success,
     })
+}
+
+/// One collection of the dump as JSON values.
+pub(super) fn dump_values(dump: &Dump, name: &str) -> Vec<serde_json::Value> {
+    Compact::values(dump.items(name))
 }

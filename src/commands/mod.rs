@@ -13,6 +13,7 @@ pub mod pull;
 pub mod push;
 pub mod rollback;
 mod saved_plan;
+pub mod show;
 pub mod status;
 mod target;
 

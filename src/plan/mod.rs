@@ -8,9 +8,12 @@ pub mod loss;
 mod progress;
 mod render;
 pub mod saved;
+mod render_markdown;
 
 #[cfg(test)]
 mod link_tests;
+#[cfg(test)]
+mod render_markdown_tests;
 #[cfg(test)]
 mod render_tests;
 #[cfg(test)]
@@ -21,6 +24,7 @@ pub use build::{FieldTypes, build_collections, check_values};
 pub use loss::DataLoss;
 pub use progress::Progress;
 pub use saved::{Fingerprint, SavedPlan, SavedPlanError};
+pub use render_markdown::FlowItems;
 
 use crate::collections::{CollectionSpec, ItemLabel};
 use crate::idmap::IdMapRow;

@@ -47,14 +47,14 @@ fn schema_sign(kind: SchemaChangeKind) -> char {
 }
 
 /// A value cut to [`VALUE_WIDTH`] characters.
-fn short_text(text: String) -> String {
+pub(super) fn short_text(text: String) -> String {
     match text.char_indices().nth(VALUE_WIDTH) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text,
     }
 }
 
-fn short(value: Option<&Value>) -> String {
+pub(super) fn short(value: Option<&Value>) -> String {
     short_text(match value {
         None => "(unset)".to_string(),
         Some(value) => value.to_string(),
@@ -92,13 +92,17 @@ fn change_lines(sign: char, head: &str, suffix: &str, changes: &[String]) -> Vec
 }
 
 /// An untracked live item taken over as it is: bookkeeping, no change of the instance.
-fn taken_over(action: &Action) -> bool {
+pub(super) fn taken_over(action: &Action) -> bool {
     matches!(action, Action::Update { changes, adopt: true, moved_from: None, .. } if changes.is_empty())
 }
 
 /// The field changes of an update as they may be shown: secrets as their placeholders, the
 /// instance's values at secret paths as `***` (see [`Masks`]).
-fn shown_changes(collection: &str, change: &ItemChange, masks: &Masks) -> Vec<FieldChange> {
+pub(super) fn shown_changes(
+    collection: &str,
+    change: &ItemChange,
+    masks: &Masks,
+) -> Vec<FieldChange> {
     let Action::Update { changes, .. } = &change.action else {
         return Vec::new();
     };
