@@ -246,18 +246,9 @@ async fn converge(
     seen.insert(PlanText::of(&comparison.plan));
     loop {
         let Comparison { plan, instance } = &comparison;
-        let progress = ui::Progress::new(plan.steps(), "pushing");
-        let applied = plan
-            .apply(
-                &target.client,
-                &target.ids,
-                instance,
-                &context.options.preserve_ids,
-                &progress,
-            )
+        let applied = target
+            .apply(plan, instance, &context.options.preserve_ids)
             .await;
-        // Cleared before any result line, which would otherwise land on its last frame.
-        drop(progress);
         let (applied, timings) = match applied {
             Ok(applied) => applied,
             Err(error) => return Err(failure(args, dump, target, plan, total, error).await),

@@ -228,17 +228,9 @@ async fn apply(
     plan: &Plan,
     instance: &Instance,
 ) -> Result<(), CommandError> {
-    let progress = ui::Progress::new(plan.steps(), "pushing");
-    let applied = plan
-        .apply(
-            &target.client,
-            &target.ids,
-            instance,
-            &context.options.preserve_ids,
-            &progress,
-        )
+    let applied = target
+        .apply(plan, instance, &context.options.preserve_ids)
         .await;
-    drop(progress);
     match applied {
         Ok((applied, timings)) => {
             tracing::info!("applied: {applied}");

@@ -8,7 +8,7 @@ use crate::directus::{Client, DirectusError, Me, Request, ServerInfo};
 use crate::dump::Dump;
 use crate::idmap::{IdMapMode, IdMapOwner, IdMapStore};
 use crate::instance::Instance;
-use crate::plan::{FieldTypes, Plan, build_collections};
+use crate::plan::{Applied, ApplyError, FieldTypes, Plan, Timings, build_collections};
 use crate::snapshot::SchemaComparison;
 use crate::values::{Masks, Owned};
 use reqwest::Method;
@@ -152,6 +152,22 @@ impl Target {
     /// The live state of `specs`, each read with its `onQuery` query.
     pub async fn read(&self, specs: &[&'static CollectionSpec]) -> Result<Instance, DirectusError> {
         Instance::read(&self.client, specs, &self.ids, &self.queries).await
+    }
+
+    /// Applies `plan` (made from `instance`) with a progress bar, cleared before any result
+    /// line, which would otherwise land on its last frame.
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        instance: &Instance,
+        preserve: &collections::PreserveIds,
+    ) -> Result<(Applied, Timings), ApplyError> {
+        let progress = crate::ui::Progress::new(plan.steps(), "pushing");
+        let applied = plan
+            .apply(&self.client, &self.ids, instance, preserve, &progress)
+            .await;
+        drop(progress);
+        applied
     }
 
     /// What a push of `dump` would change: Directus' schema diff and the item plan, from one

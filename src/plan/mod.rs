@@ -7,8 +7,8 @@ pub mod links;
 pub mod loss;
 mod progress;
 mod render;
-pub mod saved;
 mod render_markdown;
+pub mod saved;
 
 #[cfg(test)]
 mod link_tests;
@@ -23,8 +23,8 @@ pub use apply::{Applied, ApplyError, SCHEMA_STEP, Timings};
 pub use build::{FieldTypes, build_collections, check_values};
 pub use loss::DataLoss;
 pub use progress::Progress;
-pub use saved::{Fingerprint, SavedPlan, SavedPlanError};
 pub use render_markdown::FlowItems;
+pub use saved::{Fingerprint, SavedPlan, SavedPlanError};
 
 use crate::collections::{CollectionSpec, ItemLabel};
 use crate::idmap::IdMapRow;
