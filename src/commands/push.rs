@@ -379,21 +379,7 @@ async fn record(
             .map_or(true, |committed| !committed.same_as(dump)),
         (None, Err(_)) => true,
     };
-    let record = DeploymentRecord {
-        kind: RecordKind::Push,
-        commit: commit.id().to_string(),
-        url: context.instance_url(),
-        environment: context.options.environment.clone(),
-        at: chrono::Utc::now(),
-        user: target.me.email.clone(),
-        directus_version: Some(target.server.version.clone()),
-        counts: Some(totals.items),
-        schema_changes: totals.schema,
-        summary: None,
-        uncommitted,
-        authors: Vec::new(),
-        read_at: None,
-    };
+    let record = push_record(context, target, commit.id(), totals, uncommitted);
     repo.add_record(commit.id(), &record)?;
     tracing::debug!("recorded the push on {}", &record.commit[..10]);
     if let Some(branch) = &context.options.branch {
@@ -634,4 +620,29 @@ fn drift_lines(drift: &Plan) -> Vec<String> {
         }
     }
     lines
+}
+
+/// The record of a push of `commit` that applied `totals`.
+pub(super) fn push_record(
+    context: &Context,
+    target: &Target,
+    commit: git2::Oid,
+    totals: Totals,
+    uncommitted: bool,
+) -> DeploymentRecord {
+    DeploymentRecord {
+        kind: RecordKind::Push,
+        commit: commit.to_string(),
+        url: context.instance_url(),
+        environment: context.options.environment.clone(),
+        at: chrono::Utc::now(),
+        user: target.me.email.clone(),
+        directus_version: Some(target.server.version.clone()),
+        counts: Some(totals.items),
+        schema_changes: totals.schema,
+        summary: None,
+        uncommitted,
+        authors: Vec::new(),
+        read_at: None,
+    }
 }

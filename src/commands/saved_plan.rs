@@ -5,7 +5,6 @@
 
 use super::{CommandError, Comparison, Context, ExitCode, Target};
 use crate::collections::CollectionSpec;
-use crate::git::{DeploymentRecord, RecordKind};
 use crate::instance::Instance;
 use crate::plan::saved::{Header, Origin};
 use crate::plan::{Fingerprint, Plan, SavedPlan};
@@ -263,21 +262,8 @@ fn record(
         return Ok(());
     };
     let totals = plan.totals();
-    let record = DeploymentRecord {
-        kind: RecordKind::Push,
-        commit: commit.id().to_string(),
-        url: context.instance_url(),
-        environment: context.options.environment.clone(),
-        at: chrono::Utc::now(),
-        user: target.me.email.clone(),
-        directus_version: Some(target.server.version.clone()),
-        counts: Some(totals.items),
-        schema_changes: totals.schema,
-        summary: None,
-        uncommitted: saved.dump.uncommitted,
-        authors: Vec::new(),
-        read_at: None,
-    };
+    let record =
+        super::push::push_record(context, target, commit.id(), totals, saved.dump.uncommitted);
     repo.add_record(commit.id(), &record)?;
     if let Some(branch) = &context.options.branch {
         tracing::warn!(
