@@ -7,6 +7,8 @@
 #   ds_install_directus_deps   `npm ci` in tests/directus when node_modules is
 #                              missing or older than package(-lock).json
 #                              (the same stamp file as scripts/test)
+#   ds_install_mermaid_deps    the same in tests/mermaid: Mermaid's parser, which
+#                              the tests run on the diagrams the tool prints
 #   ds_free_port               prints a free TCP port on 127.0.0.1
 #   ds_ping URL                succeeds when GET URL/server/ping answers "pong"
 #   ds_node ARGS...            node with only PATH/HOME/TMPDIR/LANG from the
@@ -19,8 +21,6 @@
 DS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DS_DIRECTUS_DIR="$DS_ROOT/tests/directus"
 DS_DIRECTUS_CLI="$DS_DIRECTUS_DIR/node_modules/directus/cli.js"
-# Written after a successful `npm ci`: its mtime says which lockfile is installed.
-DS_DIRECTUS_STAMP="$DS_DIRECTUS_DIR/node_modules/.directus-sync-installed"
 
 ds_say() { echo "$(basename "$0"): $*" >&2; }
 
@@ -31,16 +31,27 @@ ds_need_tools() {
     done
 }
 
-ds_install_directus_deps() {
-    local dir=$DS_DIRECTUS_DIR stamp=$DS_DIRECTUS_STAMP started=$SECONDS
+# `npm ci` in the npm project DIR (WHAT names it in messages) unless its node_modules
+# holds a stamp newer than package.json and package-lock.json (the stamp is written after
+# a successful `npm ci`: its mtime says which lockfile is installed).
+ds_npm_ci_when_stale() {
+    local dir=$1 what=$2 stamp=$1/node_modules/.directus-sync-installed started=$SECONDS
     if [[ -f $stamp && ! $dir/package-lock.json -nt $stamp && ! $dir/package.json -nt $stamp ]]; then
-        ds_say "Directus deps up to date (tests/directus/node_modules)"
+        ds_say "$what deps up to date (${dir#"$DS_ROOT"/}/node_modules)"
         return 0
     fi
-    ds_say "installing Directus 10.13.1: npm ci in tests/directus (node $(node --version), npm $(npm --version))"
+    ds_say "installing $what: npm ci in ${dir#"$DS_ROOT"/} (node $(node --version), npm $(npm --version))"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || return 1
     touch "$stamp"
     ds_say "npm ci done in $((SECONDS - started))s"
+}
+
+ds_install_directus_deps() {
+    ds_npm_ci_when_stale "$DS_DIRECTUS_DIR" "Directus 10.13.1"
+}
+
+ds_install_mermaid_deps() {
+    ds_npm_ci_when_stale "$DS_ROOT/tests/mermaid" "Mermaid"
 }
 
 ds_free_port() {

@@ -14,10 +14,11 @@
 //! ([`cli`]); [`dump`] reads and edits the dump folder it writes; [`seed`] fills
 //! an instance with known configurations. The CLI, and `git` through [`git`], run in
 //! a [`hermetic`] environment: nothing of the developer's shell, `~/.gitconfig` or
-//! locale reaches them.
+//! locale reaches them. [`mermaid`] runs Mermaid's own parser on the diagrams it prints.
 //!
-//! `scripts/test` installs `tests/directus/node_modules` (`npm ci`) before
-//! `cargo test`; without it every start panics with a hint.
+//! `scripts/test` installs `tests/directus/node_modules` and `tests/mermaid/node_modules`
+//! (`npm ci`) before `cargo test`; without them every start, or every Mermaid check,
+//! panics with a hint.
 //!
 //! Environment knobs:
 //! - `DIRECTUS_TEST_INSTANCES` (default 2): how many tests may hold live
@@ -27,6 +28,7 @@
 
 pub mod cli;
 pub mod dump;
+pub mod mermaid;
 pub mod proxy;
 pub mod seed;
 
