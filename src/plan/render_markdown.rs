@@ -66,13 +66,58 @@ fn field_change(field: &str, old: Option<&Value>, new: Option<&Value>) -> String
     )
 }
 
-/// The collection a loss is about, for the ⚠️ in its row.
-fn loss_collection(loss: &DataLoss) -> &str {
-    match loss {
-        DataLoss::DropCollection { collection, .. } | DataLoss::DropField { collection, .. } => {
-            collection
+/// The plan's data losses, by what the Markdown flags: a schema entry or a role.
+#[derive(Default)]
+struct Losses {
+    collections: HashSet<String>,
+    /// `collection.field`.
+    fields: HashSet<String>,
+    /// SyncIds of the deleted roles whose users Directus suspends.
+    roles: HashSet<String>,
+}
+
+impl Losses {
+    fn of(plan: &Plan) -> Losses {
+        let mut losses = Losses::default();
+        for loss in &plan.data_loss {
+            match loss {
+                DataLoss::DropCollection { collection, .. } => {
+                    losses.collections.insert(collection.clone());
+                }
+                DataLoss::DropField {
+                    collection, field, ..
+                } => {
+                    losses.fields.insert(format!("{collection}.{field}"));
+                }
+                DataLoss::DeleteRole { sync_id, .. } => {
+                    losses.roles.insert(sync_id.clone());
+                }
+            }
         }
-        DataLoss::DeleteRole { .. } => "roles",
+        losses
+    }
+
+    /// Whether the schema entry named `name` (`collection` or `collection.field`) loses
+    /// data: a dropped column, or a dropped collection and each of its fields.
+    fn schema_entry(&self, name: &str) -> bool {
+        let collection = name
+            .split_once('.')
+            .map_or(name, |(collection, _)| collection);
+        self.fields.contains(name) || self.collections.contains(collection)
+    }
+
+    /// Whether deleting this item suspends users (only a role's deletion does).
+    fn item(&self, collection: &str, change: &ItemChange) -> bool {
+        collection == "roles"
+            && matches!(change.action, Action::Delete { .. })
+            && self.roles.contains(&change.sync_id)
+    }
+}
+
+fn flag(lossy: bool) -> &'static str {
+    match lossy {
+        true => " ⚠️ **data loss**",
+        false => "",
     }
 }
 
@@ -125,7 +170,8 @@ impl Plan {
     }
 
     fn write_table(&self, out: &mut String) {
-        let mut rows: Vec<(String, Row)> = Vec::new();
+        let losses = Losses::of(self);
+        let mut rows: Vec<(String, Row, bool)> = Vec::new();
         if let Some(schema) = &self.schema {
             for (part, list) in schema.changes().parts() {
                 if list.is_empty() {
@@ -139,28 +185,24 @@ impl Plan {
                         count(SchemaChangeKind::Update),
                         count(SchemaChangeKind::Delete),
                     ),
+                    list.iter().any(|c| losses.schema_entry(&c.name)),
                 ));
             }
         }
         for collection in &self.collections {
             let counts = collection.counts();
             if counts.total() > 0 {
+                let name = collection.spec.name;
                 rows.push((
-                    collection.spec.name.to_string(),
+                    name.to_string(),
                     (counts.create, counts.update, counts.delete),
+                    collection.items.iter().any(|c| losses.item(name, c)),
                 ));
             }
         }
-        let lossy: HashSet<&str> = self.data_loss.iter().map(loss_collection).collect();
-        let dropped_schema = self
-            .data_loss
-            .iter()
-            .any(|l| !matches!(l, DataLoss::DeleteRole { .. }));
         out.push_str("| | collection | create | update | delete |\n|---|---|--:|--:|--:|\n");
-        for (name, (create, update, delete)) in &rows {
-            let flag = match lossy.contains(name.as_str())
-                || (dropped_schema && name.starts_with("schema:") && *delete + *update > 0)
-            {
+        for (name, (create, update, delete), lossy) in &rows {
+            let flag = match lossy {
                 true => "⚠️",
                 false => "",
             };
@@ -179,30 +221,22 @@ impl Plan {
             return;
         };
         let changes = schema.changes();
-        let lossy: HashSet<String> = self
-            .data_loss
-            .iter()
-            .filter_map(|loss| match loss {
-                DataLoss::DropCollection { collection, .. } => Some(collection.clone()),
-                DataLoss::DropField {
-                    collection, field, ..
-                } => Some(format!("{collection}.{field}")),
-                DataLoss::DeleteRole { .. } => None,
-            })
-            .collect();
+        let losses = Losses::of(self);
         for (part, list) in changes.parts() {
             if list.is_empty() {
                 continue;
             }
+            // What is lost first, where a reviewer looks.
             let mut list: Vec<_> = list.iter().collect();
-            list.sort_by(|a, b| natural(&a.name, &b.name));
+            list.sort_by(|a, b| {
+                (!losses.schema_entry(&a.name))
+                    .cmp(&!losses.schema_entry(&b.name))
+                    .then_with(|| natural(&a.name, &b.name))
+            });
             let lines: Vec<String> = list
                 .iter()
                 .map(|c| {
-                    let flag = match lossy.contains(&c.name) {
-                        true => " ⚠️ **data loss**",
-                        false => "",
-                    };
+                    let flag = flag(losses.schema_entry(&c.name));
                     let edits: Vec<String> = c
                         .edits
                         .iter()
@@ -216,6 +250,7 @@ impl Plan {
     }
 
     fn write_collections(&self, out: &mut String) {
+        let losses = Losses::of(self);
         for collection in &self.collections {
             let counts = collection.counts();
             if counts.total() == 0 {
@@ -228,14 +263,20 @@ impl Plan {
                 .filter(|c| !taken_over(&c.action))
                 .collect();
             items.sort_by(|a, b| {
-                natural(a.label.as_str(), b.label.as_str()).then_with(|| a.sync_id.cmp(&b.sync_id))
+                (!losses.item(name, a))
+                    .cmp(&!losses.item(name, b))
+                    .then_with(|| natural(a.label.as_str(), b.label.as_str()))
+                    .then_with(|| a.sync_id.cmp(&b.sync_id))
             });
-            let lines: Vec<String> = items.iter().map(|c| self.item_markdown(name, c)).collect();
+            let lines: Vec<String> = items
+                .iter()
+                .map(|c| self.item_markdown(name, c, losses.item(name, c)))
+                .collect();
             details(out, name, counts.total(), &lines);
         }
     }
 
-    fn item_markdown(&self, collection: &str, change: &ItemChange) -> String {
+    fn item_markdown(&self, collection: &str, change: &ItemChange, lossy: bool) -> String {
         let label = format!("**{}**", plain(change.label.as_str()));
         match &change.action {
             Action::Create => {
@@ -261,16 +302,7 @@ impl Plan {
                 );
                 item_line('~', &label, "", &parts)
             }
-            Action::Delete { .. } => {
-                let suspends = self.data_loss.iter().any(|loss| {
-                    matches!(loss, DataLoss::DeleteRole { sync_id, .. } if *sync_id == change.sync_id)
-                });
-                let flag = match collection == "roles" && suspends {
-                    true => " ⚠️ **data loss**",
-                    false => "",
-                };
-                item_line('-', &label, flag, &[])
-            }
+            Action::Delete { .. } => item_line('-', &label, flag(lossy), &[]),
         }
     }
 

@@ -1,9 +1,11 @@
-//! The Markdown diff on plain data: creates, updates, deletes, a data loss and a changed flow.
+//! The Markdown diff on plain data: schema and item creates, updates and deletes, data losses
+//! of both kinds (a dropped field, a deleted role with users) and a changed flow.
 
 use super::tests::{dump, instance, plan, row};
-use super::{DataLoss, FlowItems};
+use super::{DataLoss, FlowItems, Plan};
 use crate::json::Compact;
-use serde_json::json;
+use crate::snapshot::SchemaDiff;
+use serde_json::{Value, json};
 
 #[test]
 fn markdown_shows_losses_first_a_table_sections_and_changed_flows() {
@@ -61,7 +63,29 @@ fn markdown_shows_losses_first_a_table_sections_and_changed_flows() {
             ],
         ),
     ]);
-    let mut plan = plan(&["roles", "flows", "operations"], &dump, &instance);
+    // A new collection with a field, a field's note changed, and a column dropped (listed
+    // first in its section, before the field named before it).
+    let schema = json!({
+        "collections": [
+            {"collection": "reviews", "diff": [{"kind": "N", "rhs": {"collection": "reviews", "schema": {"name": "reviews"}}}]}
+        ],
+        "fields": [
+            {"collection": "reviews", "field": "score", "diff": [{"kind": "N", "rhs": {"field": "score", "type": "integer"}}]},
+            {"collection": "articles", "field": "title", "diff": [
+                {"kind": "E", "path": ["meta", "note"], "lhs": "Shown in lists", "rhs": "Shown in lists | feeds"}]},
+            {"collection": "articles", "field": "views", "diff": [{"kind": "D", "lhs": {"field": "views", "schema": {"name": "views"}}}]}
+        ],
+        "relations": []
+    });
+    let mut plan = Plan {
+        schema: Some(SchemaDiff::new(Value::Null, schema)),
+        ..plan(&["roles", "flows", "operations"], &dump, &instance)
+    };
+    plan.data_loss.push(DataLoss::DropField {
+        collection: "articles".into(),
+        field: "views".into(),
+        rows: 42,
+    });
     plan.data_loss.push(DataLoss::DeleteRole {
         sync_id: "r-old".into(),
         role: "Old team".into(),
