@@ -29,8 +29,8 @@ fn text(item: &Value, field: &str) -> Option<String> {
 }
 
 impl Flow {
-    /// The flow with this SyncId among `flows`, with its operations among `operations`
-    /// (sorted by SyncId, so that a drawing does not change with the dump's order).
+    /// The flow with this SyncId among `flows`, with its operations among `operations` in
+    /// the order a run meets them (see [`path_order`]).
     pub fn from_dump(flows: &[Value], operations: &[Value], sync_id: &str) -> Option<Flow> {
         let flow = flows
             .iter()
@@ -49,12 +49,13 @@ impl Flow {
                 }
             })
             .collect();
-        operations.sort_by(|a, b| a.sync_id.cmp(&b.sync_id));
+        let first = text(flow, "operation");
+        path_order(&mut operations, first.as_deref());
         Some(Flow {
             sync_id: sync_id.to_string(),
             name: text(flow, "name").unwrap_or_else(|| sync_id.to_string()),
             trigger: text(flow, "trigger").unwrap_or_else(|| "manual".to_string()),
-            first: text(flow, "operation"),
+            first,
             operations,
         })
     }
@@ -165,6 +166,30 @@ impl Flow {
     }
 }
 
+/// Sorts `operations` the way a run meets them from `first`, resolve path before reject
+/// path, then those no path reaches by label. Neither the dump's order nor SyncIds (new on
+/// every instance a flow is pulled from) decide, so the same flow is drawn the same way.
+fn path_order(operations: &mut Vec<Operation>, first: Option<&str>) {
+    operations.sort_by(|a, b| {
+        a.label
+            .cmp(&b.label)
+            .then_with(|| a.sync_id.cmp(&b.sync_id))
+    });
+    let mut ordered = Vec::with_capacity(operations.len());
+    let mut pending: Vec<String> = first.into_iter().map(str::to_string).collect();
+    while let Some(id) = pending.pop() {
+        let Some(at) = operations.iter().position(|o| o.sync_id == id) else {
+            continue; // met before, or outside the flow
+        };
+        let operation = operations.remove(at);
+        pending.extend(operation.reject.clone());
+        pending.extend(operation.resolve.clone());
+        ordered.push(operation);
+    }
+    ordered.append(operations);
+    *operations = ordered;
+}
+
 /// Text inside a quoted Mermaid label: quotes and markup as entity codes, which Mermaid
 /// decodes (`#quot;`), so that no name can end the label or open a tag.
 fn mermaid_text(text: &str) -> String {
@@ -240,6 +265,30 @@ mod tests {
           op0 -> op2 [label="reject", style=dashed, color=red];
         }
         "#);
+    }
+
+    #[test]
+    fn operations_come_in_path_order_whatever_their_sync_ids() {
+        let flows = [json!({"name": "F", "trigger": "manual", "operation": "z", "_syncId": "f"})];
+        let operations = [
+            json!({"name": "Second", "flow": "f", "resolve": "y", "reject": null, "_syncId": "a"}),
+            json!({"name": "Unreached", "flow": "f", "_syncId": "0"}),
+            json!({"name": "On failure", "flow": "f", "resolve": null, "reject": null, "_syncId": "b"}),
+            json!({"name": "First", "flow": "f", "resolve": "a", "reject": "b", "_syncId": "z"}),
+            json!({"name": "Third, loops back", "flow": "f", "resolve": "z", "_syncId": "y"}),
+        ];
+        let flow = Flow::from_dump(&flows, &operations, "f").unwrap();
+        let labels: Vec<&str> = flow.operations.iter().map(|o| o.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "First",
+                "Second",
+                "Third, loops back",
+                "On failure",
+                "Unreached"
+            ]
+        );
     }
 
     #[test]
