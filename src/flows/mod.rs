@@ -28,6 +28,11 @@ fn text(item: &Value, field: &str) -> Option<String> {
     item.get(field).and_then(Value::as_str).map(str::to_string)
 }
 
+/// A name to show: a blank one would draw an empty box, which names nothing.
+fn shown(item: &Value, field: &str) -> Option<String> {
+    text(item, field).filter(|name| !name.trim().is_empty())
+}
+
 impl Flow {
     /// The flow with this SyncId among `flows`, with its operations among `operations` in
     /// the order a run meets them (see [`path_order`]).
@@ -39,10 +44,12 @@ impl Flow {
             .iter()
             .filter(|o| text(o, "flow").as_deref() == Some(sync_id))
             .map(|o| {
-                let key = text(o, "key").unwrap_or_default();
+                let sync_id = text(o, "_syncId").unwrap_or_default();
                 Operation {
-                    sync_id: text(o, "_syncId").unwrap_or_default(),
-                    label: text(o, "name").unwrap_or(key),
+                    label: shown(o, "name")
+                        .or_else(|| shown(o, "key"))
+                        .unwrap_or_else(|| sync_id.clone()),
+                    sync_id,
                     kind: text(o, "type").unwrap_or_default(),
                     resolve: text(o, "resolve"),
                     reject: text(o, "reject"),
@@ -53,7 +60,7 @@ impl Flow {
         path_order(&mut operations, first.as_deref());
         Some(Flow {
             sync_id: sync_id.to_string(),
-            name: text(flow, "name").unwrap_or_else(|| sync_id.to_string()),
+            name: shown(flow, "name").unwrap_or_else(|| sync_id.to_string()),
             trigger: text(flow, "trigger").unwrap_or_else(|| "manual".to_string()),
             first,
             operations,
@@ -227,7 +234,7 @@ mod tests {
         let operations = [
             json!({"name": "Check <status>", "key": "check", "type": "condition", "flow": "f-1", "resolve": "o-2", "reject": "o-3", "_syncId": "o-1"}),
             json!({"name": "Send mail", "key": "mail", "type": "mail", "flow": "f-1", "resolve": null, "reject": null, "_syncId": "o-2"}),
-            json!({"name": null, "key": "log", "type": "log", "flow": "f-1", "resolve": null, "reject": null, "_syncId": "o-3"}),
+            json!({"name": " ", "key": "log", "type": "log", "flow": "f-1", "resolve": null, "reject": null, "_syncId": "o-3"}),
             json!({"name": "Elsewhere", "key": "x", "type": "log", "flow": "f-2", "_syncId": "o-9"}),
         ];
         Flow::from_dump(&flows, &operations, "f-1").unwrap()
