@@ -484,15 +484,30 @@ impl CollectionSpec {
             .iter()
             .filter_map(|field| {
                 let value = item.get(*field).filter(|value| !value.is_null())?;
-                let relation = self.relations.iter().find(|r| r.path == [*field]);
-                let text = match (value, relation) {
-                    (Value::String(id), Some(relation)) => names(relation.target, id)
-                        .map_or_else(|| id.clone(), |name| format!("{name:?}")),
-                    (value, _) => value.to_string(),
+                let text = match (self.target_name(field, value, names), value) {
+                    (Some(name), _) => format!("{name:?}"),
+                    (None, Value::String(id)) if self.relation_at(field).is_some() => id.clone(),
+                    (None, value) => value.to_string(),
                 };
                 Some((*field, text))
             })
             .collect()
+    }
+
+    /// The name of the item a value of `field` points at, when the field is a relation to
+    /// an item that has one.
+    pub fn target_name(
+        &self,
+        field: &str,
+        value: &Value,
+        names: &dyn Fn(&str, &str) -> Option<String>,
+    ) -> Option<String> {
+        let id = value.as_str()?;
+        names(self.relation_at(field)?.target, id)
+    }
+
+    fn relation_at(&self, field: &str) -> Option<&Relation> {
+        self.relations.iter().find(|r| r.path == [field])
     }
 
     /// The order of items in the dump file (a stable sort: equal keys keep their order).

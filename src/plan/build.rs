@@ -310,7 +310,11 @@ fn compare_collection(
                 let live = &live[index];
                 let live_item = spec.to_dump(live.raw.value(), &sync_id, id_map);
                 let settled = owned.settle(spec.name, &mut item, Some(&live_item));
-                let changes = field_changes(&item, &live_item);
+                let mut changes = field_changes(&item, &live_item);
+                for change in &mut changes {
+                    let target = |value: &Value| spec.target_name(&change.field, value, names);
+                    change.targets = [change.old.as_ref().and_then(target), target(&change.new)];
+                }
                 if changes.is_empty() && how == How::Tracked {
                     continue;
                 }
@@ -375,11 +379,7 @@ fn field_changes(dump_item: &Value, live_item: &Value) -> Vec<FieldChange> {
         .filter_map(|(field, new)| {
             let old = live_item.get(field);
             let same = old.is_some_and(|old| json_equal(old, new));
-            (!same).then(|| FieldChange {
-                field: field.clone(),
-                old: old.cloned(),
-                new: new.clone(),
-            })
+            (!same).then(|| FieldChange::new(field, old.cloned(), new.clone()))
         })
         .collect()
 }

@@ -108,6 +108,21 @@ pub struct FieldChange {
     pub field: String,
     pub old: Option<Value>,
     pub new: Value,
+    /// The names of the items `old` and `new` point at when the field is a relation (an
+    /// operation's `resolve`): reviewers know operations and roles by name, not by SyncId.
+    #[serde(skip)]
+    pub targets: [Option<String>; 2],
+}
+
+impl FieldChange {
+    pub fn new(field: impl Into<String>, old: Option<Value>, new: Value) -> FieldChange {
+        FieldChange {
+            field: field.into(),
+            old,
+            new,
+            targets: [None, None],
+        }
+    }
 }
 
 pub use crate::dump::Counts;

@@ -66,6 +66,19 @@ fn change_text(what: &str, old: Option<&Value>, new: Option<&Value>) -> String {
     format!("{what} {} → {}", short(old), short(new))
 }
 
+/// A change's old and new value as shown: a relation's target by its name when it has one.
+pub(super) fn shown_values(change: &FieldChange) -> [String; 2] {
+    let [old_name, new_name] = &change.targets;
+    let show = |value: Option<&Value>, name: &Option<String>| match name {
+        Some(name) => short_text(format!("{name:?}")),
+        None => short(value),
+    };
+    [
+        show(change.old.as_ref(), old_name),
+        show(Some(&change.new), new_name),
+    ]
+}
+
 /// ` (1 to create, 2 to update)`: what a group's lines add up to, zeros left out.
 fn group_counts(parts: &[(usize, &str)]) -> String {
     let parts: Vec<String> = parts
@@ -115,6 +128,7 @@ pub(super) fn shown_changes(
             field: c.field.clone(),
             old: c.old.as_ref().map(|old| show(&c.field, old)),
             new: show(&c.field, &c.new),
+            targets: c.targets.clone(),
         })
         .collect()
 }
@@ -147,11 +161,10 @@ fn item_lines(collection: &str, change: &ItemChange, masks: &Masks) -> (char, Ve
             if let Some(old) = moved_from {
                 parts.push(format!("SyncId {old} → {}", change.sync_id));
             }
-            parts.extend(
-                changes
-                    .iter()
-                    .map(|c| change_text(&c.field, c.old.as_ref(), Some(&c.new))),
-            );
+            parts.extend(changes.iter().map(|c| {
+                let [old, new] = shown_values(c);
+                format!("{} {old} → {new}", c.field)
+            }));
             ('~', change_lines('~', &label.to_string(), suffix, &parts))
         }
         Action::Delete { .. } => ('-', vec![format!("{ITEM}- {label}")]),

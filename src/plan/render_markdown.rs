@@ -3,7 +3,7 @@
 //! the plan creates or changes. Everything is sorted, so that a re-run yields the same text
 //! and a bot edits its comment instead of adding one.
 
-use super::render::{short, short_text, shown_changes, taken_over};
+use super::render::{short, short_text, shown_changes, shown_values, taken_over};
 use super::{Action, DataLoss, ItemChange, Plan};
 use crate::collections::natural;
 use crate::flows::Flow;
@@ -57,13 +57,8 @@ fn plain(text: &str) -> String {
     out
 }
 
-fn field_change(field: &str, old: Option<&Value>, new: Option<&Value>) -> String {
-    format!(
-        "{} {} → {}",
-        code(field),
-        code(&short(old)),
-        code(&short(new))
-    )
+fn field_change(field: &str, [old, new]: [String; 2]) -> String {
+    format!("{} {} → {}", code(field), code(&old), code(&new))
 }
 
 /// The plan's data losses, by what the Markdown flags: a schema entry or a role.
@@ -240,7 +235,9 @@ impl Plan {
                     let edits: Vec<String> = c
                         .edits
                         .iter()
-                        .map(|e| field_change(&e.path, e.old.as_ref(), e.new.as_ref()))
+                        .map(|e| {
+                            field_change(&e.path, [short(e.old.as_ref()), short(e.new.as_ref())])
+                        })
                         .collect();
                     item_line(sign(c.kind), &code(&c.name), flag, &edits)
                 })
@@ -298,7 +295,7 @@ impl Plan {
                 parts.extend(
                     shown_changes(collection, change, &self.masks)
                         .iter()
-                        .map(|c| field_change(&c.field, c.old.as_ref(), Some(&c.new))),
+                        .map(|c| field_change(&c.field, shown_values(c))),
                 );
                 item_line('~', &label, "", &parts)
             }

@@ -422,11 +422,7 @@ impl SavedPlan {
                             local_id: local_id.clone(),
                             changes: changes
                                 .iter()
-                                .map(|f| FieldChange {
-                                    field: f.field.clone(),
-                                    old: None,
-                                    new: filled(&f.new, missing),
-                                })
+                                .map(|f| FieldChange::new(&f.field, None, filled(&f.new, missing)))
                                 .collect(),
                             adopt: *adopt,
                             moved_from: moved_from.clone(),
@@ -521,11 +517,11 @@ mod tests {
             item: Compact::new(&item),
             action: Action::Update {
                 local_id: "1".into(),
-                changes: vec![FieldChange {
-                    field: "mapbox_key".into(),
-                    old: Some(json!("pk.old-SECRET-value-9000")),
-                    new: json!(SECRET),
-                }],
+                changes: vec![FieldChange::new(
+                    "mapbox_key",
+                    Some(json!("pk.old-SECRET-value-9000")),
+                    json!(SECRET),
+                )],
                 adopt: false,
                 moved_from: None,
             },

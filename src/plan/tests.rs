@@ -157,11 +157,11 @@ fn creates_updates_and_deletes_are_told_apart() {
     );
     assert_eq!(
         field_changes(change(roles, "s-editor")),
-        [FieldChange {
-            field: "description".into(),
-            old: Some(json!("Writes")),
-            new: json!("Writes and edits"),
-        }]
+        [FieldChange::new(
+            "description",
+            Some(json!("Writes")),
+            json!("Writes and edits")
+        )]
     );
     // A delete carries the live item in dump form, for its label and the JSON plan.
     let viewer = roles
@@ -335,11 +335,11 @@ fn a_permission_with_the_same_role_collection_and_action_is_adopted() {
     );
     assert_eq!(
         field_changes(change(permissions, "p-read")),
-        [FieldChange {
-            field: "fields".into(),
-            old: Some(json!(["*"])),
-            new: json!(["id"]),
-        }]
+        [FieldChange::new(
+            "fields",
+            Some(json!(["*"])),
+            json!(["id"])
+        )]
     );
     assert_eq!(permissions.items[0].label.as_str(), "Editor articles.read");
 }
@@ -465,11 +465,7 @@ fn fields_only_the_instance_has_are_not_changes() {
     let plan = self::plan(&["roles"], &dump, &instance);
     assert_eq!(
         field_changes(change(&plan.collections[0], "s")),
-        [FieldChange {
-            field: "description".into(),
-            old: None,
-            new: Value::Null,
-        }]
+        [FieldChange::new("description", None, Value::Null)]
     );
 }
 
@@ -557,13 +553,62 @@ fn unique_links_compare_as_sync_ids() {
     let operations = &plan.collections[1];
     assert_eq!(
         field_changes(change(operations, "o1")),
-        [FieldChange {
-            field: "resolve".into(),
-            old: Some(json!("o2")),
-            new: json!("o3"),
-        }]
+        [FieldChange::new("resolve", Some(json!("o2")), json!("o3"))]
     );
     assert_eq!(plan.counts().update, 3);
+}
+
+#[test]
+fn a_changed_link_is_shown_by_the_names_of_its_targets() {
+    let ops = [("o1", "Check"), ("o2", "Send mail"), ("o3", "Log")];
+    let live_links = [Some("l-o2"), None, None];
+    let dump_links = [Some("o3"), None, None];
+    let instance = instance(
+        ops.iter()
+            .map(|(o, _)| row("operations", o, &format!("l-{o}")))
+            .chain([row("flows", "f", "f")])
+            .collect(),
+        vec![
+            ("flows", vec![json!({"id": "f", "name": "F", "operation": "l-o1"})]),
+            (
+                "operations",
+                ops.iter()
+                    .zip(live_links)
+                    .map(|((o, name), link)| {
+                        json!({"id": format!("l-{o}"), "key": o, "name": name, "flow": "f", "resolve": link})
+                    })
+                    .collect(),
+            ),
+        ],
+    );
+    let dump = dump(vec![
+        (
+            "flows",
+            vec![json!({"name": "F", "operation": "o1", "_syncId": "f"})],
+        ),
+        (
+            "operations",
+            ops.iter()
+                .zip(dump_links)
+                .map(|((o, name), link)| {
+                    json!({"key": o, "name": name, "flow": "f", "resolve": link, "_syncId": o})
+                })
+                .collect(),
+        ),
+    ]);
+    let plan = plan(&["flows", "operations"], &dump, &instance);
+    let [change] = field_changes(change(&plan.collections[1], "o1")) else {
+        panic!("one change of o1 expected");
+    };
+    assert_eq!(
+        change.targets,
+        [Some("Send mail".into()), Some("Log".into())]
+    );
+    let text = plan.render_text(false);
+    assert!(
+        text.contains(r#""Check": resolve "Send mail" → "Log""#),
+        "{text}"
+    );
 }
 
 #[test]
@@ -916,11 +961,11 @@ fn a_role_whose_sync_id_changed_is_updated_in_place() {
     assert_eq!(moved_from(change(roles, "s-new")), Some("s-old"));
     assert_eq!(
         field_changes(change(roles, "s-new")),
-        [FieldChange {
-            field: "description".into(),
-            old: Some(json!("Writes")),
-            new: json!("Writes more"),
-        }]
+        [FieldChange::new(
+            "description",
+            Some(json!("Writes")),
+            json!("Writes more")
+        )]
     );
     // The items pointing at the role compare with the id map after the move: the new SyncId
     // is what the dump says, so nothing else changes.
@@ -1527,11 +1572,11 @@ fn owned_fields_are_neither_compared_nor_written() {
     };
     assert_eq!(
         changes,
-        &[FieldChange {
-            field: "project_name".into(),
-            old: Some(json!("P")),
-            new: json!("S")
-        }]
+        &[FieldChange::new(
+            "project_name",
+            Some(json!("P")),
+            json!("S")
+        )]
     );
     let operations = &collections[1].items;
     let update = operations.iter().find(|c| c.sync_id == "s-op").unwrap();
