@@ -234,4 +234,16 @@ fn show_flow_draws_a_real_flow_now_and_at_a_revision(instance: &DirectusInstance
       op2 -> op3 [label="resolve"];
     }
     "#);
+    // A typo: the error names what the dump has, so the fix is one look away.
+    let typo = instance
+        .run(dir, &["show", "flow", "Notify editor"])
+        .exits(1);
+    assert!(
+        typo.stderr
+            .contains(r#"no flow called "Notify editor" in the dump"#)
+            && typo
+                .stderr
+                .contains("the dump's flows: Callee, Caller, Notify editors"),
+        "{typo}"
+    );
 }

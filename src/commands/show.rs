@@ -54,7 +54,7 @@ pub async fn run(context: &Context, command: &Command) -> Result<ExitCode, Comma
             "no flow called {:?} in the dump (by name or SyncId)",
             args.flow
         ))
-        .hint("the dump's flows are in collections/flows.json"));
+        .hint(known_flows(&flows)));
     };
     let none = HashSet::new();
     let text = match args.format {
@@ -63,4 +63,17 @@ pub async fn run(context: &Context, command: &Command) -> Result<ExitCode, Comma
     };
     ui::print(&text)?;
     Ok(ExitCode::Success)
+}
+
+/// The hint of an unknown flow: the names the dump has, so a typo is seen at once.
+fn known_flows(flows: &[serde_json::Value]) -> String {
+    let mut names: Vec<&str> = flows
+        .iter()
+        .filter_map(|flow| flow.get("name").and_then(serde_json::Value::as_str))
+        .collect();
+    names.sort_unstable();
+    match names.as_slice() {
+        [] => "the dump has no flows".to_string(),
+        names => format!("the dump's flows: {}", names.join(", ")),
+    }
 }
