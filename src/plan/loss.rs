@@ -33,6 +33,15 @@ pub enum DataLoss {
 }
 
 impl DataLoss {
+    /// The tracked item whose deletion is this loss, as (collection, SyncId): how a
+    /// renderer flags the item's own line without knowing which collections lose data.
+    pub fn deleted_item(&self) -> Option<(&'static str, &str)> {
+        match self {
+            DataLoss::DeleteRole { sync_id, .. } => Some(("roles", sync_id)),
+            DataLoss::DropCollection { .. } | DataLoss::DropField { .. } => None,
+        }
+    }
+
     /// One line for the plan's text.
     pub fn describe(&self) -> String {
         let rows = |n: u64| match n {

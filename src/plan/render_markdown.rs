@@ -67,14 +67,18 @@ struct Losses {
     collections: HashSet<String>,
     /// `collection.field`.
     fields: HashSet<String>,
-    /// SyncIds of the deleted roles whose users Directus suspends.
-    roles: HashSet<String>,
+    /// (collection, SyncId) of the deleted items that lose data (roles whose users
+    /// Directus suspends).
+    items: HashSet<(&'static str, String)>,
 }
 
 impl Losses {
     fn of(plan: &Plan) -> Losses {
         let mut losses = Losses::default();
         for loss in &plan.data_loss {
+            if let Some((collection, sync_id)) = loss.deleted_item() {
+                losses.items.insert((collection, sync_id.to_string()));
+            }
             match loss {
                 DataLoss::DropCollection { collection, .. } => {
                     losses.collections.insert(collection.clone());
@@ -84,9 +88,7 @@ impl Losses {
                 } => {
                     losses.fields.insert(format!("{collection}.{field}"));
                 }
-                DataLoss::DeleteRole { sync_id, .. } => {
-                    losses.roles.insert(sync_id.clone());
-                }
+                DataLoss::DeleteRole { .. } => {}
             }
         }
         losses
@@ -101,11 +103,13 @@ impl Losses {
         self.fields.contains(name) || self.collections.contains(collection)
     }
 
-    /// Whether deleting this item suspends users (only a role's deletion does).
+    /// Whether this change deletes an item whose deletion loses data.
     fn item(&self, collection: &str, change: &ItemChange) -> bool {
-        collection == "roles"
-            && matches!(change.action, Action::Delete { .. })
-            && self.roles.contains(&change.sync_id)
+        matches!(change.action, Action::Delete { .. })
+            && self
+                .items
+                .iter()
+                .any(|(c, sync_id)| *c == collection && *sync_id == change.sync_id)
     }
 }
 
